@@ -1,0 +1,1 @@
+"""The `rohe` command line: a thin Typer layer over the services."""

@@ -1,0 +1,1 @@
+"""Shared domain model, configuration, storage and input handling used by every rohe service."""

@@ -1,0 +1,114 @@
+"""Settings: one YAML file plus `ROHE_*` environment overrides, with defaults that need nothing set.
+
+Precedence, highest first: environment (`ROHE_API__PORT=6000`), the config file (`ROHE_CONFIG` or
+`./rohe.yaml`), the defaults below. Nested keys use a double underscore in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rohe.core.errors import InvalidInput
+from rohe.core.loading import load_document, problems_from_validation
+
+DEFAULT_CONFIG_FILE = "rohe.yaml"
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5010, ge=1, le=65535)
+    token: str | None = Field(default=None, description="when set, mutating routes require 'Bearer <token>'")
+
+
+class Weights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(default=1.0, ge=0)
+    memory: float = Field(default=1.0, ge=0)
+
+
+class OrchestrationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: str = Field(
+        default="rohe-scoring", description="a built-in name, an entry point in 'rohe.placement', or module:Class"
+    )
+    strategy: Literal["first-fit", "best-fit", "worst-fit"] = "best-fit"
+    weights: Weights = Field(default_factory=Weights)
+    sensitivity_boost: float = Field(default=1.0, ge=0, description="extra weight on a sensitive resource")
+    interval: PositiveFloat = Field(default=2.0, description="seconds between agent rounds")
+    optimal_time_limit: PositiveFloat = Field(default=10.0, description="seconds for the exact solver")
+
+
+class DeploySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "kubernetes"] = "local"
+    namespace: str = "rohe"
+    kubeconfig: str | None = None
+    health_timeout: PositiveFloat = 10.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROHE_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Path(".rohe")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init kwargs carry the config file's content; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rohe.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read the config file (if any) and apply environment overrides; raise InvalidInput on a bad key."""
+    candidate = path or os.environ.get("ROHE_CONFIG")
+    data: dict[str, Any] = {}
+    if candidate:
+        data = _as_mapping(load_document(Path(candidate)), str(candidate))
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        data = _as_mapping(load_document(Path(DEFAULT_CONFIG_FILE)), DEFAULT_CONFIG_FILE)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"invalid configuration in {candidate or 'the environment'}", problems_from_validation(exc)
+        ) from None
+
+
+def _as_mapping(document: Any, source: str) -> dict[str, Any]:
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{source}: the configuration must be a mapping of settings")
+    return document

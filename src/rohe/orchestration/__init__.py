@@ -1,0 +1,1 @@
+"""Orchestration Service: nodes and services are registered, replicas placed, and the result deployed."""
