@@ -1,0 +1,57 @@
+"""Consumer contracts: typed objectives and constraints over ensemble metrics, and their loaders."""
+
+from rohe.serving.contracts.loaders import (
+    contract_from_rohe_application,
+    contract_from_rohe_selection,
+    load_contract,
+    parse_application_slo,
+    parse_contract,
+    rohe_metric_kind,
+)
+from rohe.serving.contracts.model import (
+    DEFAULT_AGGREGATION,
+    Aggregation,
+    Constraint,
+    ConsumerContract,
+    Direction,
+    EnsembleSize,
+    MetricKind,
+    Objective,
+    Scale,
+)
+from rohe.serving.contracts.slo import (
+    ApplicationSLO,
+    CDMDefinition,
+    Comparison,
+    PerformanceSLO,
+    QualitySLO,
+    SLOClause,
+    ViolationAction,
+    window_seconds,
+)
+
+__all__ = [
+    "DEFAULT_AGGREGATION",
+    "Aggregation",
+    "ApplicationSLO",
+    "CDMDefinition",
+    "Comparison",
+    "Constraint",
+    "ConsumerContract",
+    "Direction",
+    "EnsembleSize",
+    "MetricKind",
+    "Objective",
+    "PerformanceSLO",
+    "QualitySLO",
+    "SLOClause",
+    "Scale",
+    "ViolationAction",
+    "contract_from_rohe_application",
+    "contract_from_rohe_selection",
+    "load_contract",
+    "parse_application_slo",
+    "parse_contract",
+    "rohe_metric_kind",
+    "window_seconds",
+]

@@ -1,0 +1,76 @@
+"""Finding an EnsembleSearch by name: built-ins, then the `rohe.selection` entry points, then a dotted path.
+
+Plugins are imported with importlib from installed packages only; sys.path is never touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from rohe.core.errors import InvalidInput, NotFound, Problem
+from rohe.serving.selection.algorithms import NaiveEnumeration, RoheEnsemble, SingleBest
+from rohe.serving.selection.base import EnsembleSearch
+
+ENTRY_POINT_GROUP = "rohe.selection"
+
+_BUILTINS: dict[str, Callable[[], EnsembleSearch]] = {
+    RoheEnsemble.name: RoheEnsemble,
+    NaiveEnumeration.name: NaiveEnumeration,
+    SingleBest.name: SingleBest,
+}
+
+
+def available() -> list[str]:
+    plugins = [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    return sorted({*_BUILTINS, *plugins})
+
+
+def _instantiate(obj: Any, where: str) -> EnsembleSearch:
+    not_a_search = InvalidInput(
+        "not an ensemble search",
+        [Problem(where, f"{obj!r} has no 'name' and 'search(contract, catalog)'", "implement EnsembleSearch")],
+    )
+    instance = obj
+    # A class or a factory function is called once without arguments; an instance is used as it is.
+    if isinstance(obj, type) and not hasattr(obj, "search"):
+        raise not_a_search
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "search")):
+        try:
+            instance = obj()
+        except TypeError:
+            raise not_a_search from None
+    if not isinstance(instance, EnsembleSearch):
+        raise not_a_search
+    return instance
+
+
+def _from_dotted(path: str) -> EnsembleSearch:
+    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise NotFound(
+            "cannot import search plugin",
+            [Problem(path, f"module {module_name!r}: {exc}", "install the package that provides it")],
+        ) from None
+    if not hasattr(module, attribute):
+        raise NotFound("search plugin not found", [Problem(path, f"{module_name} has no {attribute!r}", "")])
+    return _instantiate(getattr(module, attribute), path)
+
+
+def get_search(name: str) -> EnsembleSearch:
+    """`rohe-ensemble`, an entry-point name, or `package.module:attr` / `package.module.attr`."""
+    if name in _BUILTINS:
+        return _BUILTINS[name]()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return _instantiate(ep.load(), f"entry point {name}")
+    if "." in name or ":" in name:
+        return _from_dotted(name)
+    raise NotFound(
+        "unknown selection algorithm",
+        [Problem("algorithm", f"{name!r} is not known", f"use one of: {', '.join(available())}, or a dotted path")],
+    )
