@@ -1,0 +1,15 @@
+"""Model-service SDK: wrap any Python predict function as an HTTP service with /predict, /health, /profile."""
+
+from rohe.serving.model_service.app import create_model_app
+from rohe.serving.model_service.predictor import Predictor, from_callable, from_sklearn
+from rohe.serving.model_service.schema import Prediction, PredictRequest, PredictResponse
+
+__all__ = [
+    "PredictRequest",
+    "PredictResponse",
+    "Prediction",
+    "Predictor",
+    "create_model_app",
+    "from_callable",
+    "from_sklearn",
+]
