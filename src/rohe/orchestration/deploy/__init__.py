@@ -1,0 +1,1 @@
+"""Deployment backends: turn placed replicas into running ones, as local processes or on Kubernetes/K3s."""
