@@ -40,7 +40,10 @@ def catalogs(draw: st.DrawFn) -> ProfileCatalog:
                     cost_per_request=draw(maybe(st.sampled_from([0.0, 0.01]))),
                 )
             )
-    return ProfileCatalog.of(profiles or [ModelProfile(model="m0", node_type="n0")])
+    if not profiles:  # keep the classes every generated contract may name
+        fallback = ModelProfile(model="m0", node_type="n0", accuracy=0.5, class_accuracy=dict.fromkeys(range(3), 0.5))
+        profiles.append(fallback)
+    return ProfileCatalog.of(profiles)
 
 
 @st.composite

@@ -38,9 +38,10 @@ class OrchestrationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     algorithm: str = Field(
-        default="rohe-scoring", description="a built-in name, an entry point in 'rohe.placement', or module:Class"
+        default="rohe-scoring",
+        description="a built-in name, an entry point in 'rohe.placement', or module:Class",
     )
-    strategy: Literal["first-fit", "best-fit", "worst-fit"] = "best-fit"
+    strategy: Literal["first-fit", "best-fit", "worst-fit", "pack"] = "best-fit"
     weights: Weights = Field(default_factory=Weights)
     sensitivity_boost: float = Field(default=1.0, ge=0, description="extra weight on a sensitive resource")
     interval: PositiveFloat = Field(default=2.0, description="seconds between agent rounds")

@@ -38,7 +38,9 @@ def load_document(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InvalidInput(f"file not found: {path}", [Problem(str(path), "does not exist", "check the path")]) from None
+        raise InvalidInput(
+            f"file not found: {path}", [Problem(str(path), "does not exist", "check the path")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {path}: {exc}") from None
     return parse_document(text, str(path))

@@ -1,0 +1,51 @@
+"""The FastAPI application: one process serving the orchestration API (OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from rohe import __version__
+from rohe.api.orchestration import router as orchestration_router
+from rohe.core.config import Settings
+from rohe.core.errors import RoheError
+from rohe.platform import Platform
+
+
+def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
+    """Build the app. Pass `platform` to share one with the caller (tests, embedded use)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = platform is None
+        app.state.platform = platform or Platform.open(settings)
+        app.state.platform.agent.resume()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.platform.close()
+            else:
+                app.state.platform.agent.shutdown()
+
+    app = FastAPI(
+        title="rohe",
+        version=__version__,
+        description="Orchestration of ML inference pipelines on edge clusters.",
+        lifespan=lifespan,
+    )
+    app.state.token = settings.api.token
+
+    @app.exception_handler(RoheError)
+    async def _rohe_error(_: Request, exc: RoheError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content=exc.to_dict())
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(orchestration_router)
+    return app

@@ -1,0 +1,183 @@
+"""The Orchestration Service: registers nodes and services and keeps every replica placed or queued.
+
+One instance owns one Store. Every change that touches placements runs under one lock, so the background
+agent and API requests never place from a stale view of free capacity.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rohe.core.config import OrchestrationSettings
+from rohe.core.domain import Allocation, Node, NodeStatus, Replica, ReplicaStatus, Service
+from rohe.core.storage import Store
+from rohe.orchestration.placement import (
+    ClusterState,
+    PlacementResult,
+    ReplicaRequest,
+    get_algorithm,
+)
+from rohe.orchestration.usage import NodeUsage, node_usage
+
+log = logging.getLogger(__name__)
+
+REQUEUE_NODE_REMOVED = "node {node} was removed; waiting for placement"
+REQUEUE_NODE_DRAINED = "node {node} was drained; waiting for placement"
+
+
+@dataclass
+class PlanEntry:
+    """One replica in a plan: where it would go, or why it cannot go anywhere."""
+
+    service: str
+    index: int
+    node: str | None
+    reason: str = ""
+    currently: str | None = None
+    allocation: Allocation | None = None
+
+
+@dataclass
+class Plan:
+    algorithm: str
+    entries: list[PlanEntry] = field(default_factory=list)
+    proven_optimal: bool | None = None
+
+    @property
+    def placed(self) -> int:
+        return sum(1 for e in self.entries if e.node is not None)
+
+
+class OrchestrationService:
+    def __init__(self, store: Store, settings: OrchestrationSettings | None = None) -> None:
+        self.store = store
+        self.settings = settings or OrchestrationSettings()
+        self._lock = threading.RLock()
+        # Resolve the configured algorithm now so a bad name fails at start, not in the agent loop.
+        get_algorithm(self.settings.algorithm, self.settings)
+
+    # -- nodes -------------------------------------------------------------------------------------
+    def add_nodes(self, nodes: Sequence[Node]) -> list[Node]:
+        with self._lock:
+            self.store.add_nodes(nodes)
+        log.info("registered %d node(s)", len(nodes))
+        return list(nodes)
+
+    def list_nodes(self) -> list[NodeUsage]:
+        return node_usage(self.store.list_nodes(), self.store.list_replicas())
+
+    def get_node(self, name: str) -> NodeUsage:
+        node = self.store.get_node(name)
+        return node_usage([node], self.store.list_replicas(node=name))[0]
+
+    def remove_node(self, name: str) -> list[Replica]:
+        """Delete a node; its replicas go back to the queue."""
+        with self._lock:
+            return self.store.remove_node(name, REQUEUE_NODE_REMOVED.format(node=name))
+
+    def remove_all_nodes(self) -> list[Replica]:
+        requeued: list[Replica] = []
+        with self._lock:
+            for node in self.store.list_nodes():
+                requeued += self.remove_node(node.name)
+        return requeued
+
+    def drain_node(self, name: str) -> list[Replica]:
+        """Cordon a node and put its replicas back in the queue for placement elsewhere."""
+        with self._lock:
+            return self.store.set_node_status(
+                name, NodeStatus.CORDONED, requeue_reason=REQUEUE_NODE_DRAINED.format(node=name)
+            )
+
+    def set_node_status(self, name: str, status: NodeStatus) -> Node:
+        with self._lock:
+            self.store.set_node_status(name, status)
+            return self.store.get_node(name)
+
+    # -- services ----------------------------------------------------------------------------------
+    def add_services(self, services: Sequence[Service]) -> list[Service]:
+        with self._lock:
+            self.store.add_services(services)
+        log.info("registered %d service(s)", len(services))
+        return list(services)
+
+    def list_services(self, application: str | None = None) -> list[Service]:
+        return self.store.list_services(application)
+
+    def get_service(self, name: str) -> Service:
+        return self.store.get_service(name)
+
+    def remove_service(self, name: str) -> list[Replica]:
+        """Delete a service; the capacity its replicas held is free again at once."""
+        with self._lock:
+            return self.store.remove_service(name)
+
+    def remove_application(self, application: str) -> list[Service]:
+        with self._lock:
+            return self.store.remove_application(application)
+
+    def replicas(
+        self, service: str | None = None, node: str | None = None, status: ReplicaStatus | None = None
+    ) -> list[Replica]:
+        return self.store.list_replicas(service=service, node=node, status=status)
+
+    # -- placement ---------------------------------------------------------------------------------
+    def plan(self, algorithm: str | None = None, replan: bool = False) -> Plan:
+        """Dry run: where the queued replicas (or, with `replan`, all replicas) would go. Stores nothing."""
+        with self._lock:
+            result, replicas = self._compute(algorithm, replan)
+        current = {(r.service, r.index): r.node for r in replicas}
+        entries = [
+            PlanEntry(
+                service,
+                index,
+                allocation.node,
+                currently=current.get((service, index)),
+                allocation=allocation,
+            )
+            for (service, index), allocation in result.placed.items()
+        ] + [
+            PlanEntry(service, index, None, reason, currently=current.get((service, index)))
+            for (service, index), reason in result.unplaced.items()
+        ]
+        entries.sort(key=lambda e: (e.service, e.index))
+        return Plan(result.algorithm, entries, result.proven_optimal)
+
+    def place_queued(self, algorithm: str | None = None) -> PlacementResult:
+        """One round of the agent: place what is queued, store the result, keep reasons for the rest."""
+        with self._lock:
+            result, pending = self._compute(algorithm, replan=False)
+            by_key = {(r.service, r.index): r for r in pending}
+            changed: list[Replica] = []
+            for key, allocation in result.placed.items():
+                replica = by_key[key]
+                changed.append(
+                    replica.model_copy(update={"status": ReplicaStatus.PLACED, "allocation": allocation, "reason": ""})
+                )
+            for key, reason in result.unplaced.items():
+                replica = by_key[key]
+                if replica.reason != reason:
+                    changed.append(replica.model_copy(update={"reason": reason}))
+            if changed:
+                self.store.update_replicas(changed)
+        if result.placed:
+            log.info("placed %d replica(s), %d still queued", len(result.placed), len(result.unplaced))
+        return result
+
+    def _compute(self, algorithm: str | None, replan: bool) -> tuple[PlacementResult, list[Replica]]:
+        services = {s.name: s for s in self.store.list_services()}
+        replicas = self.store.list_replicas()
+        nodes = self.store.list_nodes()
+        held: list[tuple[str, Allocation]] = []
+        if replan:
+            pending = replicas
+        else:
+            held = [(r.service, r.allocation) for r in replicas if r.allocation is not None]
+            pending = [r for r in replicas if r.status is ReplicaStatus.QUEUEING]
+        cluster = ClusterState.build(nodes, held)
+        requests = [ReplicaRequest(services[r.service], r.index) for r in pending]
+        chosen = get_algorithm(algorithm or self.settings.algorithm, self.settings)
+        return chosen.place(cluster, requests), pending
