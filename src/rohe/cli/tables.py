@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from rohe.core.domain import Replica, Service
-from rohe.orchestration.service import Plan
+from rohe.orchestration.service import Plan, PlanEntry
 from rohe.orchestration.usage import NodeUsage
 
 
@@ -117,6 +117,13 @@ def plan_table(plan: Plan) -> Table:
             f"{entry.service}-{entry.index}",
             entry.currently or "-",
             entry.node or "[red]stays queued[/]",
-            entry.reason or ("fits" if entry.node else ""),
+            entry.reason or _why(entry),
         )
     return table
+
+
+def _why(entry: PlanEntry) -> str:
+    if entry.node is None:
+        return ""
+    score = f"score {entry.score:.3f}, " if entry.score is not None else ""
+    return f"{score}chosen among {entry.feasible_nodes} feasible node(s)" if entry.feasible_nodes else "fits"

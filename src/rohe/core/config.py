@@ -112,4 +112,11 @@ def _as_mapping(document: Any, source: str) -> dict[str, Any]:
         return {}
     if not isinstance(document, dict):
         raise InvalidInput(f"{source}: the configuration must be a mapping of settings")
+    if "orchestrateConfig" in document:
+        # ROHE's orchestrationConfig.yaml: its weights, strategy and timer map onto our orchestration
+        # settings; its MongoDB and queue keys have no counterpart. Imported here, not at the top, so the
+        # core package does not depend on the orchestration package for every other use.
+        from rohe.orchestration.rohe_format import settings_from_rohe_config
+
+        return {"orchestration": settings_from_rohe_config(document)}
     return document

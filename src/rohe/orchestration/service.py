@@ -38,6 +38,8 @@ class PlanEntry:
     reason: str = ""
     currently: str | None = None
     allocation: Allocation | None = None
+    score: float | None = None
+    feasible_nodes: int = 0
 
 
 @dataclass
@@ -137,6 +139,8 @@ class OrchestrationService:
                 allocation.node,
                 currently=current.get((service, index)),
                 allocation=allocation,
+                score=decision.score if (decision := result.decisions.get((service, index))) else None,
+                feasible_nodes=decision.feasible_nodes if decision else 0,
             )
             for (service, index), allocation in result.placed.items()
         ] + [
