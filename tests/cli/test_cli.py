@@ -23,14 +23,6 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "rohe-inputs" /
 runner = CliRunner()
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ROHE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROHE_CONFIG", raising=False)
-    return tmp_path
-
-
 def write(path: Path, document: object) -> Path:
     path.write_text(yaml.safe_dump(document))
     return path

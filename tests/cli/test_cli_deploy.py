@@ -20,10 +20,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ROHE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROHE_CONFIG", raising=False)
+def placed(workdir: Path) -> Path:
+    """Two nodes and a spread service of two replicas, placed."""
+    tmp_path = workdir
     (tmp_path / "nodes.yaml").write_text(yaml.safe_dump([node_doc("edge-a"), node_doc("edge-b")]))
     service = {
         "name": "web",
@@ -42,11 +41,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_dry_run_writes_pinned_deployments(workdir: Path) -> None:
+def test_dry_run_writes_pinned_deployments(placed: Path) -> None:
     result = runner.invoke(app, ["orchestration", "deploy", "--dry-run", "--out", "manifests"])
     assert result.exit_code == 0, result.output
     documents = [
-        d for f in sorted((workdir / "manifests").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d
+        d for f in sorted((placed / "manifests").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d
     ]
     deployments = [d for d in documents if d["kind"] == "Deployment"]
     pinned = sorted(
@@ -60,10 +59,10 @@ def test_dry_run_writes_pinned_deployments(workdir: Path) -> None:
     assert pinned == ["edge-a", "edge-b"]
 
 
-def test_local_deploy_starts_every_replica_and_stop_ends_them(workdir: Path) -> None:
+def test_local_deploy_starts_every_replica_and_stop_ends_them(placed: Path) -> None:
     result = runner.invoke(app, ["orchestration", "deploy", "--target", "local"])
     assert result.exit_code == 0, result.output
-    status = LocalDeployer(workdir / "data" / "local").status()
+    status = LocalDeployer(placed / "data" / "local").status()
     pids = [p.pid for p in status]
     assert sorted(p.node for p in status) == ["edge-a", "edge-b"]
     assert all(p.status == "running" and psutil.pid_exists(p.pid) for p in status)
@@ -73,7 +72,7 @@ def test_local_deploy_starts_every_replica_and_stop_ends_them(workdir: Path) -> 
     assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
 
 
-def test_rohe_orchestration_config_is_accepted(workdir: Path) -> None:
+def test_rohe_orchestration_config_is_accepted(placed: Path) -> None:
     result = runner.invoke(
         app, ["--config", str(SHARED / "orchestrationConfig.yaml"), "orchestration", "plan", "--replan", "--json"]
     )
