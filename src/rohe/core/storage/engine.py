@@ -1,79 +1,91 @@
-"""Engines for SQLite (default, a file) and PostgreSQL (by URL), and schema migrations with Alembic."""
+"""Engines: SQLite (a file, the default) tuned for one process with several threads, or PostgreSQL by URL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from rohe.core.errors import InvalidInput, Problem, RoheError
+from rohe.core.errors import InvalidInput, Problem
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+URL_HINT = "use sqlite:///path/to/rohe.db or postgresql+psycopg://user:password@host:5432/database"
+# Execution option a Store sets on connections that will write; see _begin.
+WRITE = "rohe_write"
+# How long a SQLite writer waits for another writer before giving up, in seconds.
+SQLITE_BUSY_TIMEOUT = 30
 
 
 def make_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise InvalidInput(
-            "invalid database URL",
-            [Problem("database_url", f"cannot parse {url!r}", "use sqlite:///path or postgresql+psycopg://...")],
-        ) from None
+    """An engine for `url`; raises InvalidInput naming `database_url` when the URL is unusable."""
+    parsed = _parse(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-            event.listen(engine, "connect", _sqlite_pragmas)
-            return engine
-        return create_engine(url, pool_pre_ping=True)
-    except (NoSuchModuleError, ArgumentError) as exc:
+            return _sqlite_engine(parsed)
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise InvalidInput(
             "unsupported database URL",
-            [Problem("database_url", str(exc), "use sqlite:///path or postgresql+psycopg://...")],
+            [Problem("database_url", f"{safe_url(parsed)}: {exc}", URL_HINT)],
         ) from None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL lets the agent thread write while API requests read.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def safe_url(url: URL) -> str:
+    """The URL as it may appear in messages and logs: the password is masked."""
+    return url.render_as_string(hide_password=True)
 
 
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; data already stored is kept."""
+def _parse(url: str) -> URL:
     try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise unreachable(engine, exc) from None
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        # The raw text may contain a password, so it is not echoed back.
+        raise InvalidInput(
+            "invalid database URL", [Problem("database_url", "is not a database URL", URL_HINT)]
+        ) from None
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def unreachable(engine: Engine, exc: Exception) -> RoheError:
-    safe = engine.url.render_as_string(hide_password=True)
-    return RoheError(
-        f"cannot use the database at {safe}",
-        [Problem("database_url", str(getattr(exc, "orig", exc)).strip(), "check that the database runs and the URL")],
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        folder = Path(url.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot create the folder for the SQLite database {url.database}",
+                [Problem("database_url", str(exc), "point it at a writable folder, or set data_dir")],
+            ) from None
+    engine = create_engine(
+        url,
+        # The orchestration agent thread and API request threads share the engine; each borrows its own
+        # connection from the pool, so sharing across threads is safe.
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
     )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module would otherwise open transactions itself, lazily and always DEFERRED; _begin
+    # takes that over so write transactions can take the write lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+        # WAL lets readers proceed while the agent thread writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin(connection: Connection) -> None:
+    # A DEFERRED transaction that reads and then writes cannot wait for the lock once another writer got in
+    # first: SQLite fails it at once with "database is locked". IMMEDIATE takes the lock at BEGIN, where the
+    # busy timeout applies, so concurrent writers queue up instead of failing.
+    mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
+    connection.exec_driver_sql(f"BEGIN {mode}")

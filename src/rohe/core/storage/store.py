@@ -1,6 +1,6 @@
-"""The Store: every service's persistent state behind one small typed API.
+"""The Store: all persistent state of a rohe installation behind one small typed API.
 
-Each public method is one transaction, so a failed batch leaves the database as it was.
+Every public method is one transaction, so a rejected batch leaves the database exactly as it was.
 """
 
 from __future__ import annotations
@@ -9,283 +9,256 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from rohe.core.domain import Allocation, Node, NodeStatus, Replica, ReplicaStatus, Service
-from rohe.core.errors import Conflict, NotFound, Problem
-from rohe.core.storage import engine as engines
-from rohe.core.storage.tables import NodeRow, ReplicaRow, ServiceRow, StateRow, utcnow
+from rohe.core.domain import Node, NodeStatus, Replica, ReplicaStatus, Service
+from rohe.core.errors import Conflict, InvalidInput, NotFound, Problem
+from rohe.core.storage import replicas as replica_rows
+from rohe.core.storage import schema
+from rohe.core.storage.engine import WRITE, make_engine
+from rohe.core.storage.failures import translate
+from rohe.core.storage.tables import NodeRow, ServiceRow, StateRow, utcnow
 
 if TYPE_CHECKING:
     from rohe.core.config import Settings
 
-WAITING = "waiting for placement"
+STATE_KEY_LENGTH = 200
 
 
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = engines.make_engine(url)
+        self.engine: Engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
+        """The store of an installation, migrated to the newest schema."""
         settings.ensure_data_dir()
         store = cls(settings.resolved_database_url)
         try:
             store.upgrade()
-        except Exception:
+        except BaseException:
             store.close()
             raise
         return store
 
     def upgrade(self) -> None:
-        engines.upgrade(self.engine)
+        schema.upgrade(self.engine)
 
     def schema_revision(self) -> str | None:
-        return engines.current_revision(self.engine)
+        return schema.current_revision(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except OperationalError as exc:
-            raise engines.unreachable(self.engine, exc) from None
-        except IntegrityError as exc:
-            # Another process registered the same name between our check and our insert.
-            raise Conflict("the change clashes with what another client stored just now", [
-                Problem("name", str(exc.orig).strip().splitlines()[0], "read the current state and retry")
-            ]) from None
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # -- nodes -------------------------------------------------------------------------------------
     def add_nodes(self, nodes: Sequence[Node]) -> None:
-        names = [n.name for n in nodes]
-        with self._session() as session:
-            taken = set(session.scalars(select(NodeRow.name).where(NodeRow.name.in_(names))))
-            _refuse_duplicates("node", names, taken)
-            session.add_all(
-                NodeRow(name=n.name, status=n.status.value, spec=n.model_dump(mode="json")) for n in nodes
+        if not nodes:
+            return
+        with self._session(write=True) as session:
+            _refuse_duplicates(session, "node", NodeRow.name, [n.name for n in nodes])
+            now = utcnow()
+            session.execute(
+                insert(NodeRow),
+                [
+                    {"name": n.name, "status": n.status.value, "spec": n.model_dump(mode="json"), "created_at": now}
+                    for n in nodes
+                ],
             )
 
     def list_nodes(self) -> list[Node]:
         with self._session() as session:
-            return [_node(row) for row in session.scalars(select(NodeRow).order_by(NodeRow.id))]
+            specs = session.scalars(select(NodeRow.spec).order_by(NodeRow.id))
+            return [Node.model_validate(spec) for spec in specs]
 
     def get_node(self, name: str) -> Node:
         with self._session() as session:
-            return _node(self._node_row(session, name))
+            return Node.model_validate(_node_row(session, name).spec)
 
-    def set_node_status(
-        self, name: str, status: NodeStatus, requeue_reason: str | None = None
-    ) -> list[Replica]:
-        with self._session() as session:
-            row = self._node_row(session, name)
-            row.status = status.value
-            row.spec = {**row.spec, "status": status.value}
-            return self._requeue_node(session, name, requeue_reason) if requeue_reason else []
+    def set_node_status(self, name: str, status: NodeStatus, requeue_reason: str | None = None) -> list[Replica]:
+        """Change a node's status; with `requeue_reason`, also send every replica on it back to the queue."""
+        with self._session(write=True) as session:
+            row = _node_row(session, name)
+            spec = {**row.spec, "status": status.value}
+            session.execute(update(NodeRow).where(NodeRow.id == row.id).values(status=status.value, spec=spec))
+            if requeue_reason is None:
+                return []
+            return replica_rows.requeue_node(session, name, requeue_reason)
 
     def remove_node(self, name: str, requeue_reason: str) -> list[Replica]:
-        with self._session() as session:
-            row = self._node_row(session, name)
-            requeued = self._requeue_node(session, name, requeue_reason)
-            session.delete(row)
+        """Delete a node; every replica on it goes back to the queue. Returns those replicas."""
+        with self._session(write=True) as session:
+            row = _node_row(session, name)
+            requeued = replica_rows.requeue_node(session, name, requeue_reason)
+            session.execute(delete(NodeRow).where(NodeRow.id == row.id))
             return requeued
 
     # -- services ----------------------------------------------------------------------------------
     def add_services(self, services: Sequence[Service]) -> None:
-        names = [s.name for s in services]
-        with self._session() as session:
-            taken = set(session.scalars(select(ServiceRow.name).where(ServiceRow.name.in_(names))))
-            _refuse_duplicates("service", names, taken)
-            rows = [
-                ServiceRow(name=s.name, application=s.application, spec=s.model_dump(mode="json"))
-                for s in services
-            ]
-            session.add_all(rows)
-            session.flush()
+        """Register services and queue their replicas (index 0..replicas-1)."""
+        if not services:
+            return
+        with self._session(write=True) as session:
+            _refuse_duplicates(session, "service", ServiceRow.name, [s.name for s in services])
             now = utcnow()
-            replicas = [
-                {
-                    "service_id": row.id,
-                    "replica_index": index,
-                    "status": ReplicaStatus.QUEUEING.value,
-                    "reason": WAITING,
-                    "updated_at": now,
-                }
-                for row, service in zip(rows, services, strict=True)
-                for index in range(service.replicas)
-            ]
-            if replicas:
-                session.execute(ReplicaRow.__table__.insert(), replicas)
+            inserted = session.execute(
+                insert(ServiceRow).returning(ServiceRow.name, ServiceRow.id),
+                [
+                    {"name": s.name, "application": s.application, "spec": s.model_dump(mode="json"), "created_at": now}
+                    for s in services
+                ],
+            )
+            ids = {name: row_id for name, row_id in inserted}
+            replica_rows.queue_new(session, [(ids[s.name], s.replicas) for s in services])
 
     def list_services(self, application: str | None = None) -> list[Service]:
-        query = select(ServiceRow).order_by(ServiceRow.id)
+        query = select(ServiceRow.spec).order_by(ServiceRow.id)
         if application is not None:
             query = query.where(ServiceRow.application == application)
         with self._session() as session:
-            return [Service.model_validate(row.spec) for row in session.scalars(query)]
+            return [Service.model_validate(spec) for spec in session.scalars(query)]
 
     def get_service(self, name: str) -> Service:
         with self._session() as session:
-            return Service.model_validate(self._service_row(session, name).spec)
+            return Service.model_validate(_service_row(session, name).spec)
 
     def remove_service(self, name: str) -> list[Replica]:
-        with self._session() as session:
-            row = self._service_row(session, name)
-            replicas = self._replicas(session, service_ids=[row.id])
-            session.execute(delete(ReplicaRow).where(ReplicaRow.service_id == row.id))
-            session.delete(row)
-            return replicas
+        """Delete a service and (by ON DELETE CASCADE) its replicas; returns the replicas as they were."""
+        with self._session(write=True) as session:
+            row = _service_row(session, name)
+            removed = replica_rows.select_replicas(session, service_ids=[row.id])
+            session.execute(delete(ServiceRow).where(ServiceRow.id == row.id))
+            return removed
 
     def remove_application(self, application: str) -> list[Service]:
-        with self._session() as session:
-            rows = list(session.scalars(select(ServiceRow).where(ServiceRow.application == application)))
+        """Delete every service of an application (and their replicas); returns the services."""
+        with self._session(write=True) as session:
+            rows = session.execute(
+                select(ServiceRow.id, ServiceRow.spec)
+                .where(ServiceRow.application == application)
+                .order_by(ServiceRow.id)
+            ).all()
             if not rows:
                 raise NotFound(
-                    f"application '{application}' has no services",
-                    [Problem("application", f"no service belongs to '{application}'", "check `get-service`")],
+                    f"application '{application}' not found",
+                    [
+                        Problem(
+                            "application",
+                            f"no service belongs to '{application}'",
+                            "list services and their applications with `rohe orchestration get-service`",
+                        )
+                    ],
                 )
-            ids = [row.id for row in rows]
-            session.execute(delete(ReplicaRow).where(ReplicaRow.service_id.in_(ids)))
-            session.execute(delete(ServiceRow).where(ServiceRow.id.in_(ids)))
-            return [Service.model_validate(row.spec) for row in rows]
+            for chunk in replica_rows.chunks([row_id for row_id, _ in rows]):
+                session.execute(delete(ServiceRow).where(ServiceRow.id.in_(chunk)))
+            return [Service.model_validate(spec) for _, spec in rows]
 
     # -- replicas ----------------------------------------------------------------------------------
     def list_replicas(
         self, service: str | None = None, node: str | None = None, status: ReplicaStatus | None = None
     ) -> list[Replica]:
+        """Replicas matching every filter given, ordered by service (registration order) then index."""
         with self._session() as session:
-            return self._replicas(session, service=service, node=node, status=status)
+            return replica_rows.select_replicas(session, service=service, node=node, status=status)
 
     def update_replicas(self, replicas: Sequence[Replica]) -> None:
+        """Store new status, allocation and reason for replicas, matched by (service, index). All or nothing."""
         if not replicas:
             return
-        with self._session() as session:
-            ids = {
-                (name, index): row_id
-                for row_id, name, index in session.execute(
-                    select(ReplicaRow.id, ServiceRow.name, ReplicaRow.replica_index).join(ServiceRow)
-                )
-            }
-            missing = [r.key for r in replicas if (r.service, r.index) not in ids]
-            if missing:
-                raise NotFound(
-                    f"{len(missing)} replica(s) not found",
-                    [Problem("replica", f"{key} does not exist", "its service may have been removed") for key in missing[:10]],
-                )
-            now = utcnow()
-            session.execute(
-                update(ReplicaRow),
-                [
-                    {
-                        "id": ids[(r.service, r.index)],
-                        "status": r.status.value,
-                        "node": r.node,
-                        "allocation": r.allocation.model_dump(mode="json") if r.allocation else None,
-                        "reason": r.reason,
-                        "updated_at": now,
-                    }
-                    for r in replicas
-                ],
-            )
+        with self._session(write=True) as session:
+            replica_rows.write_replicas(session, replicas)
 
     # -- key/value state ---------------------------------------------------------------------------
     def get_state(self, key: str) -> str | None:
         with self._session() as session:
-            row = session.get(StateRow, key)
-            return row.value if row else None
+            return session.scalar(select(StateRow.value).where(StateRow.key == key))
 
     def set_state(self, key: str, value: str | None) -> None:
-        with self._session() as session:
-            row = session.get(StateRow, key)
+        """Store `value` under `key`; None deletes the key."""
+        if not key or len(key) > STATE_KEY_LENGTH:
+            raise InvalidInput(
+                "invalid state key",
+                [Problem("key", f"has {len(key)} characters", f"use 1 to {STATE_KEY_LENGTH} characters")],
+            )
+        with self._session(write=True) as session:
             if value is None:
-                if row is not None:
-                    session.delete(row)
-            elif row is None:
-                session.add(StateRow(key=key, value=value))
-            else:
-                row.value, row.updated_at = value, utcnow()
-
-    # -- helpers -----------------------------------------------------------------------------------
-    @staticmethod
-    def _node_row(session: Session, name: str) -> NodeRow:
-        row = session.scalars(select(NodeRow).where(NodeRow.name == name)).first()
-        if row is None:
-            raise NotFound(f"node '{name}' not found", [Problem("node", name, "list nodes with `get-node`")])
-        return row
-
-    @staticmethod
-    def _service_row(session: Session, name: str) -> ServiceRow:
-        row = session.scalars(select(ServiceRow).where(ServiceRow.name == name)).first()
-        if row is None:
-            raise NotFound(
-                f"service '{name}' not found", [Problem("service", name, "list services with `get-service`")]
+                session.execute(delete(StateRow).where(StateRow.key == key))
+                return
+            now = utcnow()
+            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            upsert = dialect.insert(StateRow).values(key=key, value=value, updated_at=now)
+            session.execute(
+                upsert.on_conflict_do_update(index_elements=[StateRow.key], set_={"value": value, "updated_at": now})
             )
-        return row
 
-    def _requeue_node(self, session: Session, node: str, reason: str) -> list[Replica]:
-        moved = self._replicas(session, node=node)
-        session.execute(
-            update(ReplicaRow)
-            .where(ReplicaRow.node == node)
-            .values(status=ReplicaStatus.QUEUEING.value, node=None, allocation=None, reason=reason, updated_at=utcnow())
+    # -- plumbing ----------------------------------------------------------------------------------
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[Session]:
+        """One transaction; commits on success, rolls back on any error. RoheErrors pass through unchanged."""
+        try:
+            with self._sessions.begin() as session:
+                # Set before the first statement: on SQLite it decides how the transaction begins.
+                session.connection(execution_options={WRITE: write})
+                yield session
+        except SQLAlchemyError as exc:
+            raise translate(exc, self.engine.url) from None
+
+
+def _node_row(session: Session, name: str) -> NodeRow:
+    row = session.scalars(select(NodeRow).where(NodeRow.name == name)).first()
+    if row is None:
+        raise NotFound(
+            f"node '{name}' not found",
+            [Problem("node", f"no node is named '{name}'", "list nodes with `rohe orchestration get-node`")],
         )
-        return [r.model_copy(update={"status": ReplicaStatus.QUEUEING, "allocation": None, "reason": reason}) for r in moved]
-
-    @staticmethod
-    def _replicas(
-        session: Session,
-        service: str | None = None,
-        node: str | None = None,
-        status: ReplicaStatus | None = None,
-        service_ids: list[int] | None = None,
-    ) -> list[Replica]:
-        query: Any = select(
-            ServiceRow.name, ReplicaRow.replica_index, ReplicaRow.status, ReplicaRow.allocation, ReplicaRow.reason
-        ).join(ServiceRow)
-        if service is not None:
-            query = query.where(ServiceRow.name == service)
-        if node is not None:
-            query = query.where(ReplicaRow.node == node)
-        if status is not None:
-            query = query.where(ReplicaRow.status == status.value)
-        if service_ids is not None:
-            query = query.where(ReplicaRow.service_id.in_(service_ids))
-        query = query.order_by(ServiceRow.id, ReplicaRow.replica_index)
-        return [
-            Replica.model_construct(
-                service=name,
-                index=index,
-                status=ReplicaStatus(state),
-                allocation=Allocation.model_validate(allocation) if allocation else None,
-                reason=reason,
-            )
-            for name, index, state, allocation, reason in session.execute(query)
-        ]
+    return row
 
 
-def _node(row: NodeRow) -> Node:
-    return Node.model_validate(row.spec)
+def _service_row(session: Session, name: str) -> ServiceRow:
+    row = session.scalars(select(ServiceRow).where(ServiceRow.name == name)).first()
+    if row is None:
+        raise NotFound(
+            f"service '{name}' not found",
+            [
+                Problem(
+                    "service", f"no service is named '{name}'", "list services with `rohe orchestration get-service`"
+                )
+            ],
+        )
+    return row
 
 
-def _refuse_duplicates(kind: str, names: list[str], taken: set[str]) -> None:
+def _refuse_duplicates(session: Session, kind: str, column: InstrumentedAttribute[Any], names: list[str]) -> None:
+    """Conflict naming every name that is already stored or repeats an earlier one in the same batch."""
+    taken: set[str] = set()
+    for chunk in replica_rows.chunks(sorted(set(names))):
+        taken.update(session.scalars(select(column).where(column.in_(chunk))))
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
     for position, name in enumerate(names):
         if name in taken:
-            problems.append(Problem(f"{kind}s[{position}].name", f"{kind} '{name}' already exists", "remove it first or rename"))
-        elif name in seen:
             problems.append(
-                Problem(f"{kind}s[{position}].name", f"'{name}' repeats {kind}s[{seen[name]}]", "give each a unique name")
+                Problem(f"{kind}s[{position}].name", f"{kind} '{name}' already exists", f"remove the {kind} first")
             )
-        seen.setdefault(name, position)
+        elif name in first_seen:
+            problems.append(
+                Problem(
+                    f"{kind}s[{position}].name",
+                    f"'{name}' repeats {kind}s[{first_seen[name]}].name",
+                    f"give each {kind} a unique name",
+                )
+            )
+        first_seen.setdefault(name, position)
     if problems:
-        duplicated = sorted({p.message.split("'")[1] for p in problems})
+        duplicated = sorted({n for n in names if n in taken} | {n for i, n in enumerate(names) if first_seen[n] != i})
         raise Conflict(f"duplicate {kind} name(s): {', '.join(duplicated)}", problems)
-

@@ -47,7 +47,8 @@ class ReplicaRow(Base):
     replica_index: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     node: Mapped[str | None] = mapped_column(String(253), index=True, nullable=True)
-    allocation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # none_as_null: an unplaced replica has SQL NULL here, not the JSON text 'null'.
+    allocation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
