@@ -9,7 +9,9 @@ few nodes as possible (power, cost, fewer failure domains), three classic bin-pa
    the few nodes a constrained replica can use are not filled by replicas that could go anywhere;
 2. put a replica on a node that already holds something whenever one can take it, choosing the one
    the ROHE score says is left with the least free capacity (best fit);
-3. only when no used node fits, open a new one: the largest feasible node, so later replicas fit too.
+3. only when no used node fits, open a new one: the largest feasible node, so later replicas fit too;
+4. then consolidate: for each node this round opened, emptiest first, try to move all of its replicas
+   onto the other used nodes; if every one fits, the node is freed, else it stays exactly as it was.
 
 The queue order changes only within one placement round; every replica still ends placed or queued
 with the same kind of reason as the other strategies give.
@@ -21,8 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rohe.core.domain import Allocation
 from rohe.orchestration.placement.framework import FilterScoreAlgorithm, passing_nodes
-from rohe.orchestration.placement.result import PlacementResult, ReplicaRequest
+from rohe.orchestration.placement.result import Decision, PlacementResult, ReplicaRequest
 from rohe.orchestration.placement.state import BoolArray, ClusterState, Demand, FloatArray, IndexArray
 
 
@@ -32,9 +35,59 @@ class PackingAlgorithm(FilterScoreAlgorithm):
         for request in requests:
             if request.service.name not in eligible:
                 eligible[request.service.name] = _eligible_nodes(cluster, cluster.demand_of(request.service))
-        return super().place(
-            cluster, sorted(requests, key=lambda r: (eligible[r.service.name], -_size(cluster, r)))
-        )
+        ordered = sorted(requests, key=lambda r: (eligible[r.service.name], -_size(cluster, r)))
+        opened_before = _in_use(cluster).copy()
+        result = super().place(cluster, ordered)
+        self._consolidate(cluster, result, {r.key: r for r in requests}, opened_before)
+        return result
+
+    def _consolidate(
+        self,
+        cluster: ClusterState,
+        result: PlacementResult,
+        requests: dict[tuple[str, int], ReplicaRequest],
+        opened_before: BoolArray,
+    ) -> None:
+        """Free the nodes this round opened whose replicas all fit on the other used nodes.
+
+        Only nodes that held nothing before the round are emptied, so replicas placed earlier never move.
+        """
+        on_node: dict[int, list[tuple[str, int]]] = {}
+        for key, allocation in result.placed.items():
+            on_node.setdefault(cluster.index_of(allocation.node), []).append(key)
+        closed = np.zeros(cluster.node_count, dtype=np.bool_)
+        for node in sorted(
+            (n for n in on_node if not opened_before[n]), key=lambda n: (len(on_node[n]), float(_load(cluster)[n]))
+        ):
+            keys = sorted(on_node[node], key=lambda k: -_size(cluster, requests[k]))
+            originals = {key: result.placed[key] for key in keys}
+            for key in keys:
+                cluster.release(key[0], originals[key])
+            closed[node] = True
+            moved: dict[tuple[str, int], Allocation] = {}
+            for key in keys:
+                demand = cluster.demand_of(requests[key].service)
+                candidates = passing_nodes(self.filters, cluster, demand)
+                candidates = candidates[_in_use(cluster)[candidates] & ~closed[candidates]]
+                if candidates.size == 0 or self.scorer is None:
+                    break
+                target = int(candidates[int(np.argmin(self.scorer.scores(cluster, candidates, demand)))])
+                moved[key] = cluster.allocate(demand, target)
+            if len(moved) < len(keys):
+                for key, allocation in moved.items():
+                    cluster.release(key[0], allocation)
+                for key in keys:
+                    cluster.hold(key[0], originals[key])
+                closed[node] = False
+                continue
+            for key, allocation in moved.items():
+                result.placed[key] = allocation
+                target = cluster.index_of(allocation.node)
+                on_node.setdefault(target, []).append(key)
+                old = result.decisions.get(key)
+                if old is not None:
+                    result.decisions[key] = Decision(allocation.node, old.score, old.feasible_nodes, old.seconds)
+            on_node[node] = []
 
     def _decide_vectorised(self, cluster: ClusterState, demand: Demand) -> tuple[int | None, float | None, int, str]:
         candidates = passing_nodes(self.filters, cluster, demand)
@@ -76,6 +129,14 @@ def _in_use(cluster: ClusterState) -> BoolArray:
     in_use: BoolArray = (cluster.cpu_free < cluster.cpu_cap) | (cluster.rss_free < cluster.rss_cap)
     in_use |= cluster.vms_free < cluster.vms_cap
     return in_use
+
+
+def _load(cluster: ClusterState) -> FloatArray:
+    """How full each node is: the larger of its CPU and memory fractions in use."""
+    cpu = 1 - cluster.cpu_free / np.maximum(cluster.cpu_cap, 1)
+    rss = 1 - cluster.rss_free / np.maximum(cluster.rss_cap, 1)
+    load: FloatArray = np.maximum(cpu, rss)
+    return load
 
 
 def _capacity(cluster: ClusterState) -> FloatArray:
