@@ -69,9 +69,9 @@ class PackingAlgorithm(FilterScoreAlgorithm):
                 demand = cluster.demand_of(requests[key].service)
                 candidates = passing_nodes(self.filters, cluster, demand)
                 candidates = candidates[_in_use(cluster)[candidates] & ~closed[candidates]]
-                if candidates.size == 0 or self.scorer is None:
+                if candidates.size == 0:
                     break
-                target = int(candidates[int(np.argmin(self.scorer.scores(cluster, candidates, demand)))])
+                target = int(candidates[int(np.argmax(_alignment(cluster, candidates, demand)))])
                 moved[key] = cluster.allocate(demand, target)
             if len(moved) < len(keys):
                 for key, allocation in moved.items():
@@ -105,9 +105,9 @@ class PackingAlgorithm(FilterScoreAlgorithm):
         if not feasible:
             return super()._decide_reference(cluster, demand)
         used = [node for node in feasible if _in_use(cluster)[node]]
-        if used and self.scorer is not None:
-            scores = [self.scorer.score(cluster, node, demand) for node in used]
-            node = used[scores.index(min(scores))]
+        if used:
+            scores = [float(_alignment(cluster, np.array([node], dtype=np.intp), demand)[0]) for node in used]
+            node = used[scores.index(max(scores))]
         else:
             sizes = [_capacity(cluster)[node] for node in feasible]
             node = feasible[sizes.index(max(sizes))]
@@ -119,8 +119,8 @@ class PackingAlgorithm(FilterScoreAlgorithm):
 
 def _choose(algorithm: PackingAlgorithm, cluster: ClusterState, candidates: IndexArray, demand: Demand) -> int:
     used = candidates[_in_use(cluster)[candidates]]
-    if used.size and algorithm.scorer is not None:
-        return int(used[int(np.argmin(algorithm.scorer.scores(cluster, used, demand)))])
+    if used.size:
+        return int(used[int(np.argmax(_alignment(cluster, used, demand)))])
     # np.argmax keeps the first of equal sizes: ties go to the node registered first, as elsewhere.
     return int(candidates[int(np.argmax(_capacity(cluster)[candidates]))])
 
@@ -129,6 +129,18 @@ def _in_use(cluster: ClusterState) -> BoolArray:
     in_use: BoolArray = (cluster.cpu_free < cluster.cpu_cap) | (cluster.rss_free < cluster.rss_cap)
     in_use |= cluster.vms_free < cluster.vms_cap
     return in_use
+
+
+def _alignment(cluster: ClusterState, nodes: IndexArray, demand: Demand) -> FloatArray:
+    """How well a replica's demand lines up with what each node has free (the dot-product rule of
+    multi-dimensional bin packing): a CPU-heavy replica goes where CPU is left, a memory-heavy one where
+    memory is, so no node ends full in one resource and idle in the other."""
+    cpu_scale = max(float(cluster.cpu_cap.mean()), 1.0)
+    rss_scale = max(float(cluster.rss_cap.mean()), 1.0)
+    score: FloatArray = (demand.cpu / cpu_scale) * (cluster.cpu_free[nodes] / cpu_scale) + (
+        demand.rss / rss_scale
+    ) * (cluster.rss_free[nodes] / rss_scale)
+    return score
 
 
 def _load(cluster: ClusterState) -> FloatArray:
