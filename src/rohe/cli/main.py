@@ -11,6 +11,8 @@ import typer
 
 from rohe import __version__
 from rohe.cli import demo, deploy, orchestration, start
+from rohe.cli.errors import handle_errors
+from rohe.serving.profiling import profile_command
 
 app = typer.Typer(
     name="rohe",
@@ -21,6 +23,7 @@ app.add_typer(start.app, name="start")
 orchestration.app.command("deploy")(deploy.deploy)
 app.add_typer(orchestration.app, name="orchestration")
 app.command("demo")(demo.demo)
+app.command("profile")(handle_errors(profile_command))
 
 
 @app.callback()
