@@ -1,0 +1,218 @@
+"""Calling every chosen member's /predict in parallel, each bounded by what is left of the deadline.
+
+A member that is still running at the deadline is cancelled and reported late; a member whose replica
+refuses the connection or answers 5xx gets one more try on another replica of the same model, if the
+model has one and time remains. Nothing here waits past the deadline, whatever the services do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+
+import httpx
+from pydantic import ValidationError
+
+from rohe.core.errors import InvalidInput, Problem
+from rohe.serving.dataplane.aggregation import MemberPrediction
+from rohe.serving.dataplane.endpoints import ModelEndpoints
+from rohe.serving.model_service.schema import PredictResponse
+
+# One retry: a second failure on another replica is more likely a broken model than bad luck.
+MAX_ATTEMPTS = 2
+_JSON_HEADERS = {"content-type": "application/json"}
+
+
+class MemberStatus(StrEnum):
+    ANSWERED = "answered"
+    LATE = "late"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class MemberOutcome:
+    """What happened to one member. `replica_url` is the last replica tried; `latency_ms` spans all tries."""
+
+    model: str
+    status: MemberStatus
+    latency_ms: float
+    replica_url: str | None
+    attempts: int
+    error: str | None = None
+    inference_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class FanoutResult:
+    outcomes: tuple[MemberOutcome, ...]
+    predictions: tuple[MemberPrediction, ...]
+
+    def models_with(self, status: MemberStatus) -> tuple[str, ...]:
+        return tuple(o.model for o in self.outcomes if o.status is status)
+
+    @property
+    def any_answered(self) -> bool:
+        return bool(self.predictions)
+
+
+class _Retryable(Exception):
+    """A failure another replica might not have (connection refused, reset, 5xx)."""
+
+
+class _Fatal(Exception):
+    """A failure every replica would repeat (4xx, a reply that is not a prediction)."""
+
+
+class FanoutClient:
+    """Owns one pooled HTTP/1.1 client for all members; use `async with` or call `aclose()`."""
+
+    def __init__(
+        self,
+        endpoints: ModelEndpoints,
+        *,
+        client: httpx.AsyncClient | None = None,
+        max_connections: int = 256,
+    ) -> None:
+        self.endpoints = endpoints
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(
+            http1=True,
+            http2=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            # Per-request timeouts are always set from the deadline; this default only guards misuse.
+            timeout=httpx.Timeout(10.0),
+        )
+
+    async def __aenter__(self) -> FanoutClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def fan_out(
+        self, request_id: str, sample: Sequence[float], members: Sequence[str], deadline_ms: float
+    ) -> FanoutResult:
+        """Ask every member about one sample; outcomes come back in the order of `members`."""
+        _check_request(sample, members, deadline_ms)
+        for model in members:
+            self.endpoints.replicas(model)  # unknown models fail before any request leaves
+        # Encoded once here rather than once per member by httpx.
+        payload = json.dumps({"request_id": request_id, "input": [float(x) for x in sample]}).encode()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + deadline_ms / 1000
+        tasks = [asyncio.create_task(self._call_member(model, payload, deadline)) for model in members]
+        try:
+            # Every task bounds itself by the deadline; this wait is the backstop that makes hanging impossible.
+            await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()) + 0.05)
+        finally:
+            # Also reached when our caller is cancelled: no member request may outlive the fan-out.
+            leftovers = [task for task in tasks if not task.done()]
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                await asyncio.wait(leftovers)
+        backstop_ms = (loop.time() - started) * 1000
+        outcomes: list[MemberOutcome] = []
+        predictions: list[MemberPrediction] = []
+        for model, task in zip(members, tasks, strict=True):
+            if task.cancelled():
+                outcome = MemberOutcome(model, MemberStatus.LATE, backstop_ms, None, 0, "cancelled at the deadline")
+                prediction = None
+            elif (problem := task.exception()) is not None:
+                # A bug or an unexpected reply: report the member, never fail the whole request.
+                outcome = MemberOutcome(model, MemberStatus.FAILED, backstop_ms, None, 0, repr(problem))
+                prediction = None
+            else:
+                outcome, prediction = task.result()
+            outcomes.append(outcome)
+            if prediction is not None:
+                predictions.append(prediction)
+        return FanoutResult(tuple(outcomes), tuple(predictions))
+
+    async def _call_member(
+        self, model: str, payload: bytes, deadline: float
+    ) -> tuple[MemberOutcome, MemberPrediction | None]:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        replicas = self.endpoints.rotation(model)[:MAX_ATTEMPTS]
+        url: str | None = None
+        errors: list[str] = []
+
+        def outcome(status: MemberStatus, attempts: int, inference_ms: float | None = None) -> MemberOutcome:
+            error = "; ".join(errors) or None
+            elapsed = (time.perf_counter() - started) * 1000
+            return MemberOutcome(model, status, elapsed, url, attempts, error, inference_ms)
+
+        for attempt, url in enumerate(replicas, start=1):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                errors.append("deadline passed before a retry could start")
+                return outcome(MemberStatus.LATE, attempt - 1), None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    response = await self._post(url, payload, remaining)
+            except (TimeoutError, httpx.TimeoutException):
+                errors.append(f"{url}: no answer within the deadline")
+                return outcome(MemberStatus.LATE, attempt), None
+            except _Retryable as exc:
+                errors.append(f"{url}: {exc}")
+                continue
+            except _Fatal as exc:
+                errors.append(f"{url}: {exc}")
+                return outcome(MemberStatus.FAILED, attempt), None
+            prediction = response.predictions[0]
+            member = MemberPrediction(
+                model, tuple(prediction.probabilities), prediction.predicted_class, prediction.confidence
+            )
+            return outcome(MemberStatus.ANSWERED, attempt, response.inference_ms), member
+        if len(replicas) < MAX_ATTEMPTS:
+            errors.append("no other replica to retry on")
+        return outcome(MemberStatus.FAILED, len(replicas)), None
+
+    async def _post(self, url: str, payload: bytes, remaining: float) -> PredictResponse:
+        try:
+            response = await self._client.post(
+                f"{url}/predict", content=payload, headers=_JSON_HEADERS, timeout=remaining
+            )
+        except httpx.TimeoutException:
+            raise
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}: {response.text[:200]}")
+        if response.status_code >= 400:
+            raise _Fatal(f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            parsed = PredictResponse.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise _Fatal(f"reply is not a prediction: {exc.errors()[0]['msg']}") from exc
+        if len(parsed.predictions) != 1:
+            raise _Fatal(f"expected one prediction for one input, got {len(parsed.predictions)}")
+        return parsed
+
+
+def _check_request(sample: Sequence[float], members: Sequence[str], deadline_ms: float) -> None:
+    problems = []
+    if not members:
+        problems.append(Problem("members", "is empty", "choose at least one model"))
+    if len(set(members)) != len(members):
+        problems.append(Problem("members", f"{list(members)} names a model twice", "list each model once"))
+    if not sample or any(not math.isfinite(float(x)) for x in sample):
+        problems.append(Problem("input", "must be a non-empty list of finite numbers", ""))
+    if not math.isfinite(deadline_ms) or deadline_ms <= 0:
+        problems.append(Problem("deadline_ms", f"{deadline_ms} is not a positive number", "e.g. 200"))
+    if problems:
+        raise InvalidInput("invalid inference request", problems)
