@@ -232,13 +232,9 @@ def render(rows: list[dict[str, Any]], console: Console) -> None:
 
 
 def check_targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    speed = [
-        r for r in rows if r["algorithm"] == TARGET_ALGORITHM and (r["nodes"], r["replicas"]) == TARGET_SIZE
-    ]
+    speed = [r for r in rows if r["algorithm"] == TARGET_ALGORITHM and (r["nodes"], r["replicas"]) == TARGET_SIZE]
     gaps = [
-        r["gap_to_optimal"]
-        for r in rows
-        if r["algorithm"] == TARGET_ALGORITHM and r.get("gap_to_optimal") is not None
+        r["gap_to_optimal"] for r in rows if r["algorithm"] == TARGET_ALGORITHM and r.get("gap_to_optimal") is not None
     ]
     return {
         "rohe_scoring_10k_on_1k_seconds": speed[0]["seconds"] if speed else None,

@@ -7,9 +7,7 @@ from typing import Any
 from rohe.core.domain import Memory, Node, Service
 
 
-def node(
-    name: str, cores: int = 4, core_m: int = 1000, rss: int = 4096, vms: int | None = None, **extra: Any
-) -> Node:
+def node(name: str, cores: int = 4, core_m: int = 1000, rss: int = 4096, vms: int | None = None, **extra: Any) -> Node:
     return Node(
         name=name,
         cores=[core_m] * cores,
@@ -19,9 +17,7 @@ def node(
 
 
 def service(name: str, cpu: int = 500, rss: int = 256, replicas: int = 1, **extra: Any) -> Service:
-    return Service(
-        name=name, cpu=cpu, memory=Memory(rss=rss, vms=extra.pop("vms", rss)), replicas=replicas, **extra
-    )
+    return Service(name=name, cpu=cpu, memory=Memory(rss=rss, vms=extra.pop("vms", rss)), replicas=replicas, **extra)
 
 
 def node_doc(name: str, cores: int = 4, rss: int = 4096) -> dict[str, Any]:

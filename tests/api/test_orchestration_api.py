@@ -14,9 +14,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "rohe-inputs" /
 
 
 def test_register_place_and_read_back(client: TestClient) -> None:
-    assert (
-        client.post("/orchestration/nodes", json={"nodes": [node_doc("a"), node_doc("b")]}).status_code == 201
-    )
+    assert client.post("/orchestration/nodes", json={"nodes": [node_doc("a"), node_doc("b")]}).status_code == 201
     response = client.post(
         "/orchestration/services", json=[service_doc("web", replicas=3)], params={"application": "shop"}
     )
@@ -63,9 +61,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_changes_nothing(client: TestCli
     assert client.delete("/orchestration/nodes/ghost").status_code == 404
     assert client.delete("/orchestration/services/ghost").status_code == 404
     assert client.post("/orchestration/plan", params={"algorithm": "nope"}).status_code == 422
-    not_json = client.post(
-        "/orchestration/nodes", content=b"{nope", headers={"content-type": "application/json"}
-    )
+    not_json = client.post("/orchestration/nodes", content=b"{nope", headers={"content-type": "application/json"})
     assert 400 <= not_json.status_code < 500
     assert [n["node"]["name"] for n in client.get("/orchestration/nodes").json()] == ["a"]
 

@@ -53,9 +53,7 @@ def test_seed_commands_work_on_the_original_files(workdir: Path) -> None:
 
 def test_plan_place_and_remove(workdir: Path) -> None:
     write(workdir / "nodes.yaml", {"nodes": [node_doc("a"), node_doc("b", cores=2)]})
-    write(
-        workdir / "svc.yaml", {"services": [service_doc("web", replicas=2), service_doc("huge", cpu=50_000)]}
-    )
+    write(workdir / "svc.yaml", {"services": [service_doc("web", replicas=2), service_doc("huge", cpu=50_000)]})
     assert rohe("orchestration", "add-node", "--conf", "nodes.yaml")[0] == 0
     assert rohe("orchestration", "add-service", "--conf", "svc.yaml", "--app", "shop")[0] == 0
 

@@ -37,9 +37,7 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-def require_token(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> None:
+def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
     token: str | None = request.app.state.token
     if token is None:
         return

@@ -127,11 +127,7 @@ class RemoteBackend:
         except httpx.HTTPError as exc:
             raise RoheError(
                 f"cannot reach the rohe service at {self.url}: {exc}",
-                [
-                    Problem(
-                        "--url", "no answer", "start it with `rohe start orchestration-service` or fix --url"
-                    )
-                ],
+                [Problem("--url", "no answer", "start it with `rohe start orchestration-service` or fix --url")],
             ) from None
         if response.is_success:
             return response.json()

@@ -101,8 +101,7 @@ def _run(platform: Platform, local: LocalDeployer, report: Path, keep_running: b
 
     result = service.place_queued()
     console.print(
-        f"[bold]placed with {result.algorithm}[/]: {len(result.placed)} replica(s), "
-        f"{len(result.unplaced)} queued"
+        f"[bold]placed with {result.algorithm}[/]: {len(result.placed)} replica(s), {len(result.unplaced)} queued"
     )
     console.print(nodes_table(service.list_nodes()))
 

@@ -39,17 +39,11 @@ def deploy(
     target: Annotated[
         Literal["local", "kubernetes"] | None, typer.Option(help="default: deploy.backend from config")
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="write Kubernetes YAML to --out, apply nothing")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="write Kubernetes YAML to --out, apply nothing")] = False,
     out: Annotated[Path, typer.Option(help="folder for --dry-run manifests")] = Path("manifests"),
     kubeconfig: Annotated[Path | None, typer.Option(help="apply to the cluster of this kubeconfig")] = None,
-    namespace: Annotated[
-        str | None, typer.Option(help="Kubernetes namespace; default deploy.namespace")
-    ] = None,
-    stop: Annotated[
-        bool, typer.Option("--stop", help="local: stop every replica process rohe started")
-    ] = False,
+    namespace: Annotated[str | None, typer.Option(help="Kubernetes namespace; default deploy.namespace")] = None,
+    stop: Annotated[bool, typer.Option("--stop", help="local: stop every replica process rohe started")] = False,
     url: Annotated[str | None, typer.Option("--url", help="URL of a running orchestration service")] = None,
 ) -> None:
     """Deploy placed replicas: as local processes (embedded default) or to Kubernetes/K3s."""

@@ -22,11 +22,7 @@ EXIT_USER_ERROR = 2
 def print_error(exc: RoheError) -> None:
     err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
     for problem in exc.problems:
-        line = (
-            f"  - [bold]{problem.location}[/]: {problem.message}"
-            if problem.location
-            else f"  - {problem.message}"
-        )
+        line = f"  - [bold]{problem.location}[/]: {problem.message}" if problem.location else f"  - {problem.message}"
         if problem.hint:
             line += f" [dim]({problem.hint})[/]"
         err_console.print(line, highlight=False)

@@ -24,15 +24,9 @@ from rohe.orchestration.inputs import read_command, read_nodes
 app = typer.Typer(help="Register nodes and services, place replicas, deploy them.", no_args_is_help=True)
 console = Console()
 
-Conf = Annotated[
-    Path | None, typer.Option("--conf", help="YAML/JSON file (rohe schema or original ROHE format)")
-]
-RequiredConf = Annotated[
-    Path, typer.Option("--conf", help="YAML/JSON file (rohe schema or original ROHE format)")
-]
-Url = Annotated[
-    str | None, typer.Option("--url", help="URL of a running orchestration service; default: embedded")
-]
+Conf = Annotated[Path | None, typer.Option("--conf", help="YAML/JSON file (rohe schema or original ROHE format)")]
+RequiredConf = Annotated[Path, typer.Option("--conf", help="YAML/JSON file (rohe schema or original ROHE format)")]
+Url = Annotated[str | None, typer.Option("--url", help="URL of a running orchestration service; default: embedded")]
 App = Annotated[str | None, typer.Option("--app", help="application name")]
 Json = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
@@ -136,14 +130,10 @@ def remove_node(
         else:
             names += [n.name for n in read_nodes(document, str(conf))]
     if not names and not remove_all:
-        raise InvalidInput(
-            "nothing to remove", [Problem("--name", "no node given", "pass --name NODE or --conf FILE")]
-        )
+        raise InvalidInput("nothing to remove", [Problem("--name", "no node given", "pass --name NODE or --conf FILE")])
     with backend(url) as b:
         requeued = b.remove_all_nodes() if remove_all else [r for n in names for r in b.remove_node(n)]
-    console.print(
-        f"[green]removed {'all nodes' if remove_all else ', '.join(names)}[/]; requeued: {len(requeued)}"
-    )
+    console.print(f"[green]removed {'all nodes' if remove_all else ', '.join(names)}[/]; requeued: {len(requeued)}")
 
 
 @app.command("drain-node")
@@ -164,9 +154,7 @@ def remove_service(
 ) -> None:
     """Remove services (or a whole application with --app); what they held is free again."""
     if not name and not app_name:
-        raise InvalidInput(
-            "nothing to remove", [Problem("--name", "no service given", "pass --name or --app")]
-        )
+        raise InvalidInput("nothing to remove", [Problem("--name", "no service given", "pass --name or --app")])
     with backend(url) as b:
         removed = list(name or [])
         for service in removed:

@@ -36,8 +36,7 @@ def nodes_table(nodes: Sequence[NodeUsage]) -> Table:
         busiest = max(zip(usage.cores_used, node.cores, strict=True), key=lambda uc: uc[0] / uc[1] if uc[1] else 0)
         cores = f"{len(node.cores)} (busiest {busiest[0]}/{busiest[1]})"
         accelerators = ", ".join(
-            f"{kind} {_fraction(usage.accelerators_used.get(kind, 0), cap)}"
-            for kind, cap in node.accelerators.items()
+            f"{kind} {_fraction(usage.accelerators_used.get(kind, 0), cap)}" for kind, cap in node.accelerators.items()
         )
         table.add_row(
             node.name,
@@ -106,9 +105,7 @@ def replicas_table(replicas: Sequence[Replica]) -> Table:
 
 
 def plan_table(plan: Plan) -> Table:
-    optimal = {True: " (proven optimal)", False: " (best found, not proven optimal)", None: ""}[
-        plan.proven_optimal
-    ]
+    optimal = {True: " (proven optimal)", False: " (best found, not proven optimal)", None: ""}[plan.proven_optimal]
     table = Table(title=f"plan by {plan.algorithm}: {plan.placed}/{len(plan.entries)} placed{optimal}")
     for column in ("replica", "now on", "would go to", "why"):
         table.add_column(column)

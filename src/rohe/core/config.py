@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROHE_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Path(".rohe")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
     api: ApiSettings = Field(default_factory=ApiSettings)
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)

@@ -38,9 +38,7 @@ class RoheError(Exception):
         return {
             "error": type(self).__name__,
             "message": self.message,
-            "problems": [
-                {"location": p.location, "message": p.message, "hint": p.hint} for p in self.problems
-            ],
+            "problems": [{"location": p.location, "message": p.message, "hint": p.hint} for p in self.problems],
         }
 
 

@@ -52,9 +52,7 @@ class Node(BaseModel):
     @classmethod
     def _name_is_dns_like(cls, value: str) -> str:
         if not NAME_PATTERN.match(value):
-            raise ValueError(
-                "must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-            )
+            raise ValueError("must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
         return value
 
     @property

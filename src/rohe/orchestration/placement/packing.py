@@ -5,8 +5,10 @@ fills the small nodes (Raspberry Pis) first and ends up using many of them. When
 few nodes as possible (power, cost, fewer failure domains), three classic bin-packing rules do better:
 
 1. place the most constrained replicas first (those fewest nodes could ever take: node selectors,
-   accelerators), and among equals the largest (CPU and memory demand relative to the mean node), so
-   the few nodes a constrained replica can use are not filled by replicas that could go anywhere;
+   accelerators), then spread replicas (each needs a node of its own), and among equals the largest
+   (CPU and memory demand relative to the mean node), so the few nodes a constrained replica can use
+   are not filled by replicas that could go anywhere; when that order leaves replicas unplaced, the
+   round is also tried smallest first and the order placing more replicas (then fewer nodes) wins;
 2. put a replica on a node that already holds something whenever one can take it, choosing the one
    the ROHE score says is left with the least free capacity (best fit);
 3. only when no used node fits, open a new one: the largest feasible node, so later replicas fit too;
@@ -19,7 +21,7 @@ with the same kind of reason as the other strategies give.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,10 +37,35 @@ class PackingAlgorithm(FilterScoreAlgorithm):
         for request in requests:
             if request.service.name not in eligible:
                 eligible[request.service.name] = _eligible_nodes(cluster, cluster.demand_of(request.service))
-        ordered = sorted(requests, key=lambda r: (eligible[r.service.name], -_size(cluster, r)))
+        by_key = {r.key: r for r in requests}
+        # constrained first; spread replicas before the rest (each needs a node of its own); large first
+        trial = cluster.copy()
+        result = self._round(
+            trial, requests, by_key, lambda r: (eligible[r.service.name], not r.service.spread, -_size(trial, r))
+        )
+        if result.unplaced:
+            # Not everything fits: small first places the most replicas; keep whichever places more,
+            # then whichever uses fewer nodes.
+            other = cluster.copy()
+            fallback = self._round(
+                other, requests, by_key, lambda r: (eligible[r.service.name], not r.service.spread, _size(other, r))
+            )
+            if _rank(fallback) > _rank(result):
+                result = fallback
+        for (service, _), allocation in result.placed.items():
+            cluster.hold(service, allocation)
+        return result
+
+    def _round(
+        self,
+        cluster: ClusterState,
+        requests: Sequence[ReplicaRequest],
+        by_key: dict[tuple[str, int], ReplicaRequest],
+        order: Callable[[ReplicaRequest], tuple[int, bool, float]],
+    ) -> PlacementResult:
         opened_before = _in_use(cluster).copy()
-        result = super().place(cluster, ordered)
-        self._consolidate(cluster, result, {r.key: r for r in requests}, opened_before)
+        result = super().place(cluster, sorted(requests, key=order))
+        self._consolidate(cluster, result, by_key, opened_before)
         return result
 
     def _consolidate(
@@ -137,10 +164,14 @@ def _alignment(cluster: ClusterState, nodes: IndexArray, demand: Demand) -> Floa
     memory is, so no node ends full in one resource and idle in the other."""
     cpu_scale = max(float(cluster.cpu_cap.mean()), 1.0)
     rss_scale = max(float(cluster.rss_cap.mean()), 1.0)
-    score: FloatArray = (demand.cpu / cpu_scale) * (cluster.cpu_free[nodes] / cpu_scale) + (
-        demand.rss / rss_scale
-    ) * (cluster.rss_free[nodes] / rss_scale)
+    score: FloatArray = (demand.cpu / cpu_scale) * (cluster.cpu_free[nodes] / cpu_scale) + (demand.rss / rss_scale) * (
+        cluster.rss_free[nodes] / rss_scale
+    )
     return score
+
+
+def _rank(result: PlacementResult) -> tuple[int, int]:
+    return len(result.placed), -len({a.node for a in result.placed.values()})
 
 
 def _load(cluster: ClusterState) -> FloatArray:
