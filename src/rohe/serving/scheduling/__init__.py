@@ -1,0 +1,41 @@
+"""Per-request member selection and scheduling behind one `RequestScheduler` interface."""
+
+from rohe.serving.scheduling.algorithms import Adaptive, Dream, Escalation, LeastLaxityFirst
+from rohe.serving.scheduling.base import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    ExecutionPlan,
+    MemberTask,
+    ModelView,
+    Phase1Rule,
+    PreparedConsumer,
+    RequestContext,
+    RequestScheduler,
+    budgets,
+    prepare,
+)
+from rohe.serving.scheduling.baselines import AllModels, Oracle, RandomSubset, SingleBest
+from rohe.serving.scheduling.registry import ENTRY_POINT_GROUP, available_schedulers, get_scheduler
+
+__all__ = [
+    "DEFAULT_CONFIDENCE_THRESHOLD",
+    "ENTRY_POINT_GROUP",
+    "Adaptive",
+    "AllModels",
+    "Dream",
+    "Escalation",
+    "ExecutionPlan",
+    "LeastLaxityFirst",
+    "MemberTask",
+    "ModelView",
+    "Oracle",
+    "Phase1Rule",
+    "PreparedConsumer",
+    "RandomSubset",
+    "RequestContext",
+    "RequestScheduler",
+    "SingleBest",
+    "available_schedulers",
+    "budgets",
+    "get_scheduler",
+    "prepare",
+]
