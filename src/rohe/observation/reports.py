@@ -1,0 +1,88 @@
+"""The versioned report schema probes send, and its compact JSON batch encoding."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class ReportKind(StrEnum):
+    REQUEST = "request"
+    RESOURCE = "resource"
+
+
+class ResourceUse(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: float = Field(ge=0, description="CPU cores in use")
+    memory: float = Field(ge=0, description="memory in MiB")
+    gpu: float = Field(default=0.0, ge=0, description="GPU utilisation fraction")
+
+
+class Report(BaseModel):
+    """One observation: either a served request or a resource sample."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    report_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    app: str = Field(min_length=1)
+    run: str = Field(min_length=1)
+    kind: ReportKind
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    request_id: str | None = None
+    model_id: str | None = None
+    stage_latency_ms: dict[str, float] = Field(default_factory=dict)
+    end_to_end_ms: float | None = Field(default=None, ge=0)
+    predicted_class: str | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    resource: ResourceUse | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> Report:
+        # A resource report without usage, or a request report carrying usage, is a probe bug worth rejecting early.
+        if self.kind is ReportKind.RESOURCE and self.resource is None:
+            raise ValueError("resource reports need 'resource' (cpu, memory, gpu)")
+        if self.kind is ReportKind.REQUEST and self.resource is not None:
+            raise ValueError("request reports must not carry 'resource'; send a separate resource report")
+        return self
+
+
+class DecodeStats:
+    """Counts what a consumer received, so bad messages are visible without stopping the loop."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.reports = 0
+        self.errors = 0
+        self.last_error = ""
+
+
+def encode_batch(reports: list[Report]) -> bytes:
+    """Encode reports as one compact JSON array (no nulls, no defaults-only fields)."""
+    items = [r.model_dump(mode="json", exclude_none=True) for r in reports]
+    return json.dumps(items, separators=(",", ":")).encode()
+
+
+def decode_batch(payload: bytes | str, stats: DecodeStats | None = None) -> list[Report]:
+    """Decode a batch; a malformed message yields [] and is counted in `stats`, never raised."""
+    counter = stats if stats is not None else DecodeStats()
+    counter.messages += 1
+    try:
+        items = json.loads(payload)
+        if not isinstance(items, list):
+            raise ValueError("a batch must be a JSON array of reports")
+        reports = [Report.model_validate(item) for item in items]
+    except (ValueError, ValidationError, TypeError) as exc:
+        counter.errors += 1
+        counter.last_error = str(exc)[:300]
+        return []
+    counter.reports += len(reports)
+    return reports
