@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -10,6 +9,7 @@ from typing import Any
 
 from rohe.core.config import OrchestrationSettings
 from rohe.core.errors import InvalidInput, Problem
+from rohe.core.plugins import import_dotted
 from rohe.orchestration.placement.framework import FilterScoreAlgorithm, Select
 from rohe.orchestration.placement.optimal import OptimalAlgorithm
 from rohe.orchestration.placement.packing import PackingAlgorithm
@@ -50,7 +50,7 @@ def get_algorithm(name: str, settings: OrchestrationSettings | None = None) -> P
         return builtin(settings)
     for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
         return _instantiate(entry.load(), name, settings)
-    target = _import_dotted(name)
+    target = import_dotted(name, SETTING)
     if target is None:
         raise InvalidInput(
             f"unknown placement algorithm '{name}'",
@@ -64,27 +64,6 @@ def get_algorithm(name: str, settings: OrchestrationSettings | None = None) -> P
             ],
         )
     return _instantiate(target, name, settings)
-
-
-def _import_dotted(path: str) -> Any | None:
-    """`package.module:ClassName` or `package.module.ClassName`; None if it names nothing importable."""
-    if ":" in path:
-        module_name, _, attribute = path.partition(":")
-    else:
-        module_name, _, attribute = path.rpartition(".")
-    if not module_name or not attribute:
-        return None
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        # only "no such module" means "not a plugin path"; a plugin failing its own imports is reported
-        if isinstance(exc, ModuleNotFoundError) and exc.name is not None and module_name.startswith(exc.name):
-            return None
-        raise InvalidInput(
-            f"placement plugin '{path}' failed to import",
-            [Problem(SETTING, str(exc), "fix the plugin module or its dependencies")],
-        ) from None
-    return getattr(module, attribute, None)
 
 
 def _instantiate(target: Any, name: str, settings: OrchestrationSettings) -> PlacementAlgorithm:

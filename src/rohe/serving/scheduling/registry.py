@@ -5,11 +5,11 @@ Plugins come from installed packages through importlib; sys.path is left alone.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from rohe.core.errors import InvalidInput, NotFound, Problem
+from rohe.core.plugins import import_dotted
 from rohe.serving.scheduling.algorithms import Adaptive, Dream, LeastLaxityFirst
 from rohe.serving.scheduling.base import RequestScheduler
 from rohe.serving.scheduling.baselines import AllModels, Oracle, RandomSubset, SingleBest
@@ -42,23 +42,6 @@ def _as_scheduler(obj: object, where: str) -> RequestScheduler:
     return candidate
 
 
-def _from_dotted(path: str) -> RequestScheduler:
-    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise NotFound(
-            "cannot import scheduler plugin",
-            [Problem("scheduler", f"{path}: module {module_name!r}: {exc}", "install the package that provides it")],
-        ) from None
-    if not hasattr(module, attribute):
-        raise NotFound(
-            "scheduler plugin not found",
-            [Problem("scheduler", f"{path}: {module_name} has no {attribute!r}", "check the attribute name")],
-        )
-    return _as_scheduler(getattr(module, attribute), f"scheduler {path}")
-
-
 def get_scheduler(name: str) -> RequestScheduler:
     """A built-in name, an entry-point name, or `package.module:attr` / `package.module.attr`."""
     if name in _BUILTINS:
@@ -66,8 +49,9 @@ def get_scheduler(name: str) -> RequestScheduler:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return _as_scheduler(ep.load(), f"scheduler entry point {name}")
-    if "." in name or ":" in name:
-        return _from_dotted(name)
+    plugin = import_dotted(name, "scheduler")
+    if plugin is not None:
+        return _as_scheduler(plugin, f"scheduler {name}")
     raise NotFound(
         "unknown scheduler",
         [Problem("scheduler", f"{name!r} is not known", f"use one of: {', '.join(available_schedulers())}")],

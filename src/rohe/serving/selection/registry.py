@@ -5,12 +5,12 @@ Plugins are imported with importlib from installed packages only; sys.path is ne
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
 from rohe.core.errors import InvalidInput, NotFound, Problem
+from rohe.core.plugins import import_dotted
 from rohe.serving.selection.algorithms import NaiveEnumeration, RoheEnsemble, SingleBest
 from rohe.serving.selection.base import EnsembleSearch
 
@@ -47,20 +47,6 @@ def _instantiate(obj: Any, where: str) -> EnsembleSearch:
     return instance
 
 
-def _from_dotted(path: str) -> EnsembleSearch:
-    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise NotFound(
-            "cannot import search plugin",
-            [Problem(path, f"module {module_name!r}: {exc}", "install the package that provides it")],
-        ) from None
-    if not hasattr(module, attribute):
-        raise NotFound("search plugin not found", [Problem(path, f"{module_name} has no {attribute!r}", "")])
-    return _instantiate(getattr(module, attribute), path)
-
-
 def get_search(name: str) -> EnsembleSearch:
     """`rohe-ensemble`, an entry-point name, or `package.module:attr` / `package.module.attr`."""
     if name in _BUILTINS:
@@ -68,8 +54,9 @@ def get_search(name: str) -> EnsembleSearch:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return _instantiate(ep.load(), f"entry point {name}")
-    if "." in name or ":" in name:
-        return _from_dotted(name)
+    plugin = import_dotted(name, "algorithm")
+    if plugin is not None:
+        return _instantiate(plugin, name)
     raise NotFound(
         "unknown selection algorithm",
         [Problem("algorithm", f"{name!r} is not known", f"use one of: {', '.join(available())}, or a dotted path")],
