@@ -16,6 +16,13 @@ SCHEMA_VERSION: Literal[1] = 1
 class ReportKind(StrEnum):
     REQUEST = "request"
     RESOURCE = "resource"
+    FEEDBACK = "feedback"  # ground truth for an earlier request, joined by request_id
+
+
+class RequestStatus(StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"  # answered, but some members were late or failed
+    ERROR = "error"  # no member answered
 
 
 class ResourceUse(BaseModel):
@@ -37,8 +44,17 @@ class Report(BaseModel):
     run: str = Field(min_length=1)
     kind: ReportKind
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    consumer: str | None = Field(default=None, description="the tenant whose contract the request counts for")
+    service: str | None = None
+    node: str | None = None
     request_id: str | None = None
-    model_id: str | None = None
+    model_id: str | None = Field(default=None, description="the model (or aggregator) this report is about")
+    status: RequestStatus | None = None
+    members: list[str] = Field(default_factory=list, description="models that answered")
+    late: list[str] = Field(default_factory=list, description="models that were late or failed")
+    cost: float | None = Field(default=None, ge=0)
+    true_class: str | None = Field(default=None, description="feedback reports: the ground-truth class")
+    attributes: dict[str, str] = Field(default_factory=dict, description="free labels for derived-metric filters")
     stage_latency_ms: dict[str, float] = Field(default_factory=dict)
     end_to_end_ms: float | None = Field(default=None, ge=0)
     predicted_class: str | None = None
@@ -50,8 +66,10 @@ class Report(BaseModel):
         # A resource report without usage, or a request report carrying usage, is a probe bug worth rejecting early.
         if self.kind is ReportKind.RESOURCE and self.resource is None:
             raise ValueError("resource reports need 'resource' (cpu, memory, gpu)")
-        if self.kind is ReportKind.REQUEST and self.resource is not None:
-            raise ValueError("request reports must not carry 'resource'; send a separate resource report")
+        if self.kind is not ReportKind.RESOURCE and self.resource is not None:
+            raise ValueError("only resource reports carry 'resource'; send a separate resource report")
+        if self.kind is ReportKind.FEEDBACK and (self.request_id is None or self.true_class is None):
+            raise ValueError("feedback reports need 'request_id' and 'true_class'")
         return self
 
 
