@@ -1,4 +1,4 @@
-"""The FastAPI application: one process serving the orchestration API (OpenAPI docs at /docs)."""
+"""The FastAPI application: one process serving the orchestration and observation APIs (OpenAPI docs at /docs)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rohe import __version__
+from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
@@ -23,6 +24,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         owned = platform is None
         app.state.platform = platform or Platform.open(settings)
         app.state.platform.agent.resume()
+        app.state.platform.observation.resume()
         try:
             yield
         finally:
@@ -30,11 +32,12 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
                 app.state.platform.close()
             else:
                 app.state.platform.agent.shutdown()
+                app.state.platform.observation.close()
 
     app = FastAPI(
         title="rohe",
         version=__version__,
-        description="Orchestration of ML inference pipelines on edge clusters.",
+        description="Orchestration and observation of ML inference pipelines on edge clusters.",
         lifespan=lifespan,
     )
     app.state.token = settings.api.token
@@ -48,4 +51,5 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(orchestration_router)
+    app.include_router(observation_router)
     return app

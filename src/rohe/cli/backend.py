@@ -131,7 +131,7 @@ class RemoteBackend:
             ) from None
         if response.is_success:
             return response.json()
-        raise _error_from_response(response)
+        raise error_from_response(response)
 
     def add_nodes(self, document: Any, source: str) -> list[str]:
         added: list[str] = self._call("POST", "/nodes", json=document)["added"]
@@ -201,7 +201,8 @@ class RemoteBackend:
         self.client.close()
 
 
-def _error_from_response(response: httpx.Response) -> RoheError:
+def error_from_response(response: httpx.Response) -> RoheError:
+    """The RoheError a failed API answer stands for (shared by the orchestration and observation clients)."""
     try:
         body = response.json()
     except ValueError:

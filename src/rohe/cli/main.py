@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from rohe import __version__
-from rohe.cli import demo, deploy, orchestration, start
+from rohe.cli import demo, deploy, observation, orchestration, start
 from rohe.cli.errors import handle_errors
 from rohe.serving.profiling import profile_command
 
@@ -22,6 +22,8 @@ app = typer.Typer(
 app.add_typer(start.app, name="start")
 orchestration.app.command("deploy")(deploy.deploy)
 app.add_typer(orchestration.app, name="orchestration")
+app.add_typer(observation.app, name="observation")
+start.app.command("observation-service")(observation.observation_service_command)
 app.command("demo")(demo.demo)
 app.command("profile")(handle_errors(profile_command))
 

@@ -57,6 +57,26 @@ class DeploySettings(BaseModel):
     health_timeout: PositiveFloat = 10.0
 
 
+TransportKind = Literal["inproc", "mqtt", "amqp", "nats", "nats-jetstream"]
+
+
+class ObservationSettings(BaseModel):
+    """Defaults for registered apps and the observation agents this installation runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transport: TransportKind = Field(default="inproc", description="how probes reach agents by default")
+    broker_url: str | None = Field(
+        default=None, description="broker URL handed to probes; no password in it (see credentials_env)"
+    )
+    credentials_env: str | None = Field(
+        default=None, description="NAME of the environment variable holding the broker credentials, never the secret"
+    )
+    retention_s: PositiveFloat = Field(default=7 * 24 * 3600.0, description="metric windows older than this go")
+    purge_interval_s: PositiveFloat = Field(default=300.0, description="seconds between retention purges")
+    output_dir: Path | None = Field(default=None, description="where register-app writes <app>-<run>.json")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROHE_", env_nested_delimiter="__", extra="forbid")
 
@@ -65,6 +85,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+    observation: ObservationSettings = Field(default_factory=ObservationSettings)
 
     @classmethod
     def settings_customise_sources(

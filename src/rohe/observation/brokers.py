@@ -1,11 +1,19 @@
-"""Transports over MQTT (aiomqtt), AMQP (aio-pika) and core NATS (nats-py)."""
+"""Transports over MQTT (aiomqtt), AMQP (aio-pika), core NATS and NATS JetStream (nats-py).
+
+Publishers raise on any failure so the probe's buffer keeps the batch and resends it; subscribers reconnect with
+backoff after a broker restart instead of ending. Delivery is at least once: consumers de-duplicate by report_id.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import logging
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import aiomqtt
@@ -13,24 +21,47 @@ import nats
 from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
 from nats.aio.client import Client as NatsClient
 from nats.aio.subscription import Subscription
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
 
-from rohe.observation.reports import Report, decode_batch, encode_batch
-from rohe.observation.transports import Transport, channel_name
+from rohe.observation.reports import Report, encode_batch
+from rohe.observation.transports import _UNSAFE, Backoff, Transport, channel_name
+
+log = logging.getLogger(__name__)
 
 
 class MqttTransport(Transport):
-    """QoS 1 on topic rohe/obs/<app>/<run>; publisher and subscriber use separate client sessions."""
+    """QoS 1 on topic rohe/obs/<app>/<run>; publisher and subscriber use separate client sessions.
 
-    def __init__(self, app: str, run: str, host: str = "127.0.0.1", port: int = 1883) -> None:
+    With `session` set, the subscriber keeps a persistent session (fixed client id, clean_session off): the
+    broker queues QoS 1 messages while it is away, and across a broker restart when the broker persists.
+    """
+
+    def __init__(self, app: str, run: str, host: str = "127.0.0.1", port: int = 1883, *, channel: str | None = None,
+                 session: str | None = None, username: str | None = None, password: str | None = None,
+                 publish_timeout: float = 5.0) -> None:
         super().__init__()
-        self.topic = channel_name(app, run, "/")
+        self.topic = channel or channel_name(app, run, "/")
         self._host, self._port = host, port
+        self._username, self._password = username, password
+        self.session_id = f"{session}-{_UNSAFE.sub('_', self.topic)}" if session else None
+        self._publish_timeout = publish_timeout
         self._pub: aiomqtt.Client | None = None
         self._sub: aiomqtt.Client | None = None
+        self._closed = False
+        self.reconnects = 0
 
-    async def _client(self) -> aiomqtt.Client:
-        client = aiomqtt.Client(self._host, self._port, identifier=f"rohe-{uuid.uuid4().hex[:12]}",
-                                max_queued_outgoing_messages=0)
+    @classmethod
+    def from_url(cls, app: str, run: str, url: str, **options: Any) -> MqttTransport:
+        parts = urlsplit(url)
+        return cls(app, run, parts.hostname or "127.0.0.1", parts.port or 1883,
+                   username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password else None, **options)
+
+    async def _client(self, identifier: str | None = None) -> aiomqtt.Client:
+        client = aiomqtt.Client(self._host, self._port, identifier=identifier or f"rohe-{uuid.uuid4().hex[:12]}",
+                                clean_session=identifier is None, max_queued_outgoing_messages=0,
+                                username=self._username, password=self._password)
         await client.__aenter__()
         return client
 
@@ -38,7 +69,7 @@ class MqttTransport(Transport):
         if self._pub is None:
             self._pub = await self._client()
         try:
-            await self._pub.publish(self.topic, encode_batch(batch), qos=1)
+            await self._pub.publish(self.topic, encode_batch(batch), qos=1, timeout=self._publish_timeout)
         except aiomqtt.MqttError:
             # Drop the broken session so the next attempt reconnects instead of failing forever.
             pub, self._pub = self._pub, None
@@ -46,18 +77,52 @@ class MqttTransport(Transport):
             raise
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        self._sub = await self._client()
-        await self._sub.subscribe(self.topic, qos=1)
-        return self._iterate(self._sub)
+        await self._connect_subscriber()
+        return self._iterate()
 
-    async def _iterate(self, client: aiomqtt.Client) -> AsyncGenerator[list[Report], None]:
-        async for message in client.messages:
-            payload = message.payload
-            batch = decode_batch(payload if isinstance(payload, bytes | str) else b"", self.stats)
-            if batch:
-                yield batch
+    async def _connect_subscriber(self) -> aiomqtt.Client:
+        client = await self._client(self.session_id)
+        try:
+            await client.subscribe(self.topic, qos=1)
+        except aiomqtt.MqttError:
+            await _quietly_exit(client)
+            raise
+        self._sub = client
+        return client
+
+    async def _iterate(self) -> AsyncGenerator[list[Report], None]:
+        backoff = Backoff()
+        while not self._closed:
+            client = self._sub if self._sub is not None else await self._connect_subscriber()
+            try:
+                async for message in client.messages:
+                    payload = message.payload
+                    batch = self.decode(payload if isinstance(payload, bytes | str) else b"")
+                    if batch:
+                        yield batch
+                    backoff.reset()
+            except aiomqtt.MqttError as exc:
+                if self._closed:
+                    return
+                log.warning("MQTT subscriber lost %s (%s); reconnecting", self.topic, exc)
+            self._sub = None
+            await _quietly_exit(client)
+            self.reconnects += 1
+            while self._sub is None and not self._closed:
+                await asyncio.sleep(backoff.next())
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await self._connect_subscriber()
+
+    async def forget_session(self) -> None:
+        """Remove the broker's persistent session for this subscriber (queued messages are dropped)."""
+        if self.session_id is not None:
+            client = aiomqtt.Client(self._host, self._port, identifier=self.session_id, clean_session=True,
+                                    username=self._username, password=self._password)
+            await client.__aenter__()
+            await _quietly_exit(client)
 
     async def close(self) -> None:
+        self._closed = True
         for client in (self._pub, self._sub):
             if client is not None:
                 await _quietly_exit(client)
@@ -68,44 +133,62 @@ async def _quietly_exit(client: aiomqtt.Client) -> None:
     # Already disconnected means there is nothing left to release.
     with contextlib.suppress(aiomqtt.MqttError):
         await client.__aexit__(None, None, None)
+    # aiomqtt leaves the disconnect reason in a private future; reading it here stops asyncio from logging
+    # "Future exception was never retrieved" for a disconnect we have already handled.
+    disconnected = getattr(client, "_disconnected", None)
+    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()
 
 
 class AmqpTransport(Transport):
-    """A durable queue rohe.obs.<app>.<run>, persistent messages, and publisher confirms."""
+    """A durable queue rohe.obs.<app>.<run>, persistent messages, and publisher confirms.
 
-    def __init__(self, app: str, run: str, url: str = "amqp://guest:guest@127.0.0.1:5672/",
-                 prefetch: int = 256) -> None:
+    The robust connection reconnects by itself and restores the consumer; a publish during an outage times out
+    and raises, so the buffer keeps the batch.
+    """
+
+    def __init__(self, app: str, run: str, url: str = "amqp://guest:guest@127.0.0.1:5672/", prefetch: int = 256,
+                 *, channel: str | None = None, publish_timeout: float = 5.0) -> None:
         super().__init__()
-        self.queue_name = channel_name(app, run, ".")
-        self._url, self._prefetch = url, prefetch
+        self.queue_name = channel or channel_name(app, run, ".")
+        self._url, self._prefetch, self._publish_timeout = url, prefetch, publish_timeout
         self._conn: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
 
-    async def _open(self) -> AbstractQueue:
-        if self._queue is None:
-            self._conn = await aio_pika.connect_robust(self._url)
-            self._channel = await self._conn.channel(publisher_confirms=True)
-            await self._channel.set_qos(prefetch_count=self._prefetch)
-            self._queue = await self._channel.declare_queue(self.queue_name, durable=True)
-        return self._queue
+    async def _open(self) -> tuple[AbstractChannel, AbstractQueue]:
+        if self._channel is None or self._queue is None:
+            async with asyncio.timeout(self._publish_timeout):
+                if self._conn is None:
+                    self._conn = await aio_pika.connect_robust(self._url)
+                channel = await self._conn.channel(publisher_confirms=True)
+                await channel.set_qos(prefetch_count=self._prefetch)
+                self._queue = await channel.declare_queue(self.queue_name, durable=True)
+                self._channel = channel
+        return self._channel, self._queue
 
     async def publish(self, batch: list[Report]) -> None:
-        await self._open()
-        assert self._channel is not None
-        message = aio_pika.Message(encode_batch(batch), delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                                   content_type="application/json")
-        # With confirms on, this returns only once the broker has taken responsibility for the message.
-        await self._channel.default_exchange.publish(message, routing_key=self.queue_name)
+        try:
+            channel, _ = await self._open()
+            message = aio_pika.Message(encode_batch(batch), delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                       content_type="application/json")
+            # With confirms on, this returns only once the broker has taken responsibility for the message.
+            async with asyncio.timeout(self._publish_timeout):
+                await channel.default_exchange.publish(message, routing_key=self.queue_name)
+        except Exception:
+            if self._conn is None:  # never connected: start over next time
+                self._channel = self._queue = None
+            raise
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        return self._iterate(await self._open())
+        _, queue = await self._open()
+        return self._iterate(queue)
 
     async def _iterate(self, queue: AbstractQueue) -> AsyncGenerator[list[Report], None]:
         async with queue.iterator() as messages:
             async for message in messages:
-                async with message.process():
-                    batch = decode_batch(message.body, self.stats)
+                async with message.process(ignore_processed=True):
+                    batch = self.decode(message.body)
                 if batch:
                     yield batch
 
@@ -123,17 +206,20 @@ class AmqpTransport(Transport):
 class NatsTransport(Transport):
     """Core NATS on subject rohe.obs.<app>.<run> (at-most-once; the buffer's resend covers publish failures)."""
 
-    def __init__(self, app: str, run: str, servers: str = "nats://127.0.0.1:4222") -> None:
+    def __init__(self, app: str, run: str, servers: str = "nats://127.0.0.1:4222", *,
+                 channel: str | None = None) -> None:
         super().__init__()
-        self.subject = channel_name(app, run, ".")
+        self.subject = channel or channel_name(app, run, ".")
         self._servers = servers
         self._nc: NatsClient | None = None
         self._sub: Subscription | None = None
+        self._closed = False
 
     async def _connect(self) -> NatsClient:
         if self._nc is None:
             options: dict[str, Any] = {"servers": [self._servers], "allow_reconnect": True,
-                                       "max_reconnect_attempts": -1, "pending_size": 64 * 1024 * 1024}
+                                       "max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
+                                       "pending_size": 64 * 1024 * 1024}
             self._nc = await nats.connect(**options)
         return self._nc
 
@@ -150,7 +236,7 @@ class NatsTransport(Transport):
 
     async def _iterate(self, sub: Subscription) -> AsyncGenerator[list[Report], None]:
         async for message in sub.messages:
-            batch = decode_batch(message.data, self.stats)
+            batch = self.decode(message.data)
             if batch:
                 yield batch
 
@@ -159,6 +245,95 @@ class NatsTransport(Transport):
             await self._nc.flush()
 
     async def close(self) -> None:
+        self._closed = True
         if self._nc is not None:
             await self._nc.drain() if self._sub is not None else await self._nc.close()
         self._nc, self._sub = None, None
+
+
+class JetStreamTransport(NatsTransport):
+    """NATS JetStream: a file-backed stream per app (subjects rohe.obs.<app>.>), acknowledged publishes, and a
+    durable pull consumer per run with explicit acks, so a subscriber that was down gets what it missed.
+
+    Each batch carries a Nats-Msg-Id derived from its report ids: a resent identical batch is dropped by the
+    server's duplicate window; anything else redelivered is left to the consumer's de-duplication.
+    """
+
+    def __init__(self, app: str, run: str, servers: str = "nats://127.0.0.1:4222", *, channel: str | None = None,
+                 durable: str = "rohe-agent", max_age_s: float = 7 * 86400, ack_wait_s: float = 30.0,
+                 publish_timeout: float = 5.0, fetch_batch: int = 64) -> None:
+        super().__init__(app, run, servers, channel=channel)
+        self.stream = f"ROHE_OBS_{_UNSAFE.sub('_', app)}"
+        self._stream_subject = f"rohe.obs.{_UNSAFE.sub('_', app)}.>" if channel is None else self.subject
+        self.durable = _UNSAFE.sub("_", f"{durable}-{run}")
+        self._max_age, self._ack_wait = max_age_s, ack_wait_s
+        self._publish_timeout, self._fetch_batch = publish_timeout, fetch_batch
+        self._stream_ready = False
+
+    async def _ensure_stream(self) -> None:
+        if self._stream_ready:
+            return
+        js = (await self._connect()).jetstream(timeout=self._publish_timeout)
+        try:
+            info = await js.stream_info(self.stream)
+            subjects = list(info.config.subjects or [])
+            if not any(_subject_covers(pattern, self.subject) for pattern in subjects):
+                await js.update_stream(info.config.evolve(subjects=[*subjects, self._stream_subject]))
+        except NotFoundError:
+            await js.add_stream(name=self.stream, subjects=[self._stream_subject], max_age=self._max_age,
+                                storage=js_api.StorageType.FILE)
+        self._stream_ready = True
+
+    async def publish(self, batch: list[Report]) -> None:
+        await self._ensure_stream()
+        js = (await self._connect()).jetstream()
+        digest = hashlib.sha256(b"".join(r.report_id.bytes for r in batch)).hexdigest()
+        await js.publish(self.subject, encode_batch(batch), timeout=self._publish_timeout, stream=self.stream,
+                         headers={"Nats-Msg-Id": digest})
+
+    async def subscribe(self) -> AsyncGenerator[list[Report], None]:
+        await self._ensure_stream()
+        js = (await self._connect()).jetstream(timeout=self._publish_timeout)
+        config = js_api.ConsumerConfig(ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self._ack_wait,
+                                       filter_subject=self.subject)
+        pull = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream, config=config)
+        return self._fetch(pull)
+
+    async def _fetch(self, pull: Any) -> AsyncGenerator[list[Report], None]:
+        backoff = Backoff()
+        while True:
+            try:
+                messages = await pull.fetch(self._fetch_batch, timeout=1.0)
+            except TimeoutError:
+                continue  # nothing new; nats' TimeoutError is an asyncio.TimeoutError too
+            except nats.errors.Error as exc:  # server restarting: the client reconnects on its own
+                if self._closed:
+                    return
+                log.warning("JetStream fetch on %s failed (%s); retrying", self.subject, exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            backoff.reset()
+            for message in messages:
+                batch = self.decode(message.data)
+                if batch:
+                    yield batch  # acknowledged only after the consumer asked for more, i.e. took this batch
+                # A lost ack means a redelivery later, which the consumer's de-duplication absorbs.
+                with contextlib.suppress(nats.errors.Error):
+                    await message.ack()
+
+    async def delete_stream(self) -> None:
+        """Remove the app's stream with every run in it (tests use throwaway app names)."""
+        js = (await self._connect()).jetstream()
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(self.stream)
+        self._stream_ready = False
+
+
+def _subject_covers(pattern: str, subject: str) -> bool:
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or (token != "*" and token != have[i]):
+            return False
+    return len(want) == len(have)

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from rohe.core.errors import InvalidInput, Problem
 from rohe.observation.reports import Report
-from rohe.observation.transports import Transport
+from rohe.observation.transports import Backoff, Transport
 
 
 class ReportBuffer:
@@ -18,10 +19,12 @@ class ReportBuffer:
 
     Unsent reports stay in memory up to `max_in_memory`; beyond that they go to a JSON-lines spill file and are
     read back once the transport works again. A failed batch is resent whole, so consumers must de-duplicate.
+    Retries back off exponentially from `retry_delay` to `max_retry_delay` so a long outage costs little.
     """
 
     def __init__(self, transport: Transport, spill_path: Path, *, batch_size: int = 100,
-                 max_in_memory: int = 10_000, flush_interval: float = 0.05, retry_delay: float = 0.2) -> None:
+                 max_in_memory: int = 10_000, flush_interval: float = 0.05, retry_delay: float = 0.2,
+                 max_retry_delay: float = 5.0) -> None:
         problems = [Problem(name, "must be at least 1", "use a positive number") for name, value in
                     (("batch_size", batch_size), ("max_in_memory", max_in_memory)) if value < 1]
         if problems:
@@ -29,7 +32,8 @@ class ReportBuffer:
         self._transport = transport
         self.spill_path = spill_path
         self._batch_size, self._max = batch_size, max_in_memory
-        self._interval, self._retry_delay = flush_interval, retry_delay
+        self._interval = flush_interval
+        self._backoff = Backoff(retry_delay, max_retry_delay)
         self._pending: deque[Report] = deque()
         # A spill file left by an earlier process is picked up and resent.
         self._spilled = len(spill_path.read_text(encoding="utf-8").splitlines()) if spill_path.exists() else 0
@@ -46,6 +50,10 @@ class ReportBuffer:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="rohe-report-buffer")
+
+    def wake(self) -> None:
+        """Send now instead of at the next flush interval (call on the buffer's event loop)."""
+        self._wake.set()
 
     def add(self, report: Report) -> None:
         """Queue one report; returns at once. Past the memory bound the report goes to disk."""
@@ -94,8 +102,9 @@ class ReportBuffer:
                     await self._transport.publish(batch)
                 except Exception:  # any transport failure means "keep and retry later"
                     self.failures += 1
-                    await asyncio.sleep(self._retry_delay)
+                    await asyncio.sleep(self._backoff.next())
                     continue
+                self._backoff.reset()
                 for _ in batch:
                     self._pending.popleft()
                 self.sent += len(batch)
@@ -121,6 +130,13 @@ class Deduplicator:
         self._capacity = capacity
         self._seen: OrderedDict[uuid.UUID, None] = OrderedDict()
         self.duplicates = 0
+
+    def remember(self, ids: Iterable[uuid.UUID]) -> None:
+        """Mark ids as seen (e.g. restored after a restart) without counting them as duplicates."""
+        for report_id in ids:
+            self._seen[report_id] = None
+            if len(self._seen) > self._capacity:
+                self._seen.popitem(last=False)
 
     def fresh(self, batch: list[Report]) -> list[Report]:
         """Return only the reports not seen before, remembering their ids."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -73,6 +72,13 @@ class Report(BaseModel):
         return self
 
 
+class ReportSink(Protocol):
+    """Where services emit reports: a probe, or in tests anything with `submit` (a list collector)."""
+
+    def submit(self, report: Report) -> None:
+        """Take one report; must never block and never raise on transport trouble."""
+
+
 class DecodeStats:
     """Counts what a consumer received, so bad messages are visible without stopping the loop."""
 
@@ -83,10 +89,13 @@ class DecodeStats:
         self.last_error = ""
 
 
+# pydantic's Rust serialiser does a whole batch in one call, several times faster than dumping report by report.
+_BATCH: TypeAdapter[list[Report]] = TypeAdapter(list[Report])
+
+
 def encode_batch(reports: list[Report]) -> bytes:
-    """Encode reports as one compact JSON array (no nulls, no defaults-only fields)."""
-    items = [r.model_dump(mode="json", exclude_none=True) for r in reports]
-    return json.dumps(items, separators=(",", ":")).encode()
+    """Encode reports as one compact JSON array (no nulls)."""
+    return _BATCH.dump_json(reports, exclude_none=True)
 
 
 def decode_batch(payload: bytes | str, stats: DecodeStats | None = None) -> list[Report]:
@@ -94,10 +103,7 @@ def decode_batch(payload: bytes | str, stats: DecodeStats | None = None) -> list
     counter = stats if stats is not None else DecodeStats()
     counter.messages += 1
     try:
-        items = json.loads(payload)
-        if not isinstance(items, list):
-            raise ValueError("a batch must be a JSON array of reports")
-        reports = [Report.model_validate(item) for item in items]
+        reports = _BATCH.validate_json(payload)
     except (ValueError, ValidationError, TypeError) as exc:
         counter.errors += 1
         counter.last_error = str(exc)[:300]

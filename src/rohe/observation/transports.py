@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import AsyncGenerator
+from urllib.parse import urlsplit, urlunsplit
 
 from rohe.core.errors import InvalidInput, Problem
-from rohe.observation.reports import DecodeStats, Report, decode_batch, encode_batch
+from rohe.observation.reports import DecodeStats, Report, decode_batch
 
+# An in-process message: reports as objects, or raw bytes injected as if from the wire.
+_Message = tuple[Report, ...] | bytes
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -28,6 +34,10 @@ class Transport(ABC):
     def __init__(self) -> None:
         self.stats = DecodeStats()
 
+    def decode(self, payload: bytes | str) -> list[Report]:
+        """Turn one received message into reports; an agent may replace this per instance with a user parser."""
+        return decode_batch(payload, self.stats)
+
     @abstractmethod
     async def publish(self, batch: list[Report]) -> None:
         """Send one batch; raise on failure so the sender can keep and retry it."""
@@ -45,27 +55,152 @@ class Transport(ABC):
 
 
 class InProcessTransport(Transport):
-    """The embedded default: an asyncio queue of encoded batches, so the decode path is the same as on a broker."""
+    """The embedded default: batches handed between event loops of one process.
+
+    Reports are immutable, so a published batch is handed over as objects, never encoded: JSON round trips
+    would cost more than everything else an agent does. Raw bytes (`publish_raw`) are decoded on arrival.
+
+    Publishers and subscribers may live on different threads, each with its own event loop (a probe's sender
+    thread and an agent's thread), so delivery goes through `call_soon_threadsafe`. Every subscriber gets every
+    batch. Batches published while nobody subscribes wait in a backlog (bounded by `maxsize`, 0 = unbounded)
+    and go to the first subscriber, so a probe that starts before the agent loses nothing.
+    """
 
     def __init__(self, maxsize: int = 0) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize)
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._backlog: deque[_Message] = deque()
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[_Message]]] = []
 
     async def publish(self, batch: list[Report]) -> None:
-        await self._queue.put(encode_batch(batch))
+        self._deliver(tuple(batch))
 
     async def publish_raw(self, payload: bytes) -> None:
         """Inject bytes as if from the wire (used to exercise malformed-message handling)."""
-        await self._queue.put(payload)
+        self._deliver(payload)
+
+    def _deliver(self, payload: _Message) -> None:
+        with self._lock:
+            subscribers = [(loop, queue) for loop, queue in self._subscribers if not loop.is_closed()]
+            self._subscribers = subscribers
+            if not subscribers:
+                if self._maxsize and len(self._backlog) >= self._maxsize:
+                    # Raising makes the sender keep the batch and retry, exactly as for an unreachable broker.
+                    raise ConnectionError(f"in-process channel full ({self._maxsize} batches) and no subscriber")
+                self._backlog.append(payload)
+                return
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        for loop, queue in subscribers:
+            if loop is here:
+                queue.put_nowait(payload)  # same loop: no need to pay for a cross-thread wake-up
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, payload)
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        return self._iterate()
+        queue: asyncio.Queue[_Message] = asyncio.Queue()
+        with self._lock:
+            while self._backlog:
+                queue.put_nowait(self._backlog.popleft())
+            entry = (asyncio.get_running_loop(), queue)
+            self._subscribers.append(entry)
+        return self._iterate(entry)
 
-    async def _iterate(self) -> AsyncGenerator[list[Report], None]:
-        while True:
-            batch = decode_batch(await self._queue.get(), self.stats)
-            if batch:
-                yield batch
+    async def _iterate(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[_Message]]
+                       ) -> AsyncGenerator[list[Report], None]:
+        try:
+            while True:
+                message = await entry[1].get()
+                if isinstance(message, tuple):
+                    self.stats.messages += 1
+                    self.stats.reports += len(message)
+                    batch = list(message)
+                else:
+                    batch = self.decode(message)
+                if batch:
+                    yield batch
+        finally:
+            with self._lock:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
 
     async def close(self) -> None:
         return None  # nothing external to release
+
+
+SHARED_BACKLOG_BATCHES = 10_000
+_shared: dict[str, InProcessTransport] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_in_process(channel: str) -> InProcessTransport:
+    """The process-wide in-process transport for `channel`: probes and an agent in one process meet here."""
+    with _shared_lock:
+        # Bounded, so reports for an agent that never starts end up in the probe's spill file, not in memory.
+        return _shared.setdefault(channel, InProcessTransport(maxsize=SHARED_BACKLOG_BATCHES))
+
+
+class Backoff:
+    """Exponential delays between reconnect or resend attempts, reset after a success."""
+
+    def __init__(self, initial: float = 0.2, maximum: float = 5.0, factor: float = 2.0) -> None:
+        self._initial, self._maximum, self._factor = initial, max(initial, maximum), factor
+        self._next = initial
+
+    def next(self) -> float:
+        delay, self._next = self._next, min(self._next * self._factor, self._maximum)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self._initial
+
+
+TRANSPORT_KINDS = ("inproc", "mqtt", "amqp", "nats", "nats-jetstream")
+_DEFAULT_URLS = {"mqtt": "mqtt://127.0.0.1:1883", "amqp": "amqp://guest:guest@127.0.0.1:5672/",
+                 "nats": "nats://127.0.0.1:4222", "nats-jetstream": "nats://127.0.0.1:4222"}
+
+
+def make_transport(kind: str, app: str, run: str, *, url: str | None = None, channel: str | None = None,
+                   credentials_env: str | None = None, subscriber: str = "rohe-agent") -> Transport:
+    """The transport a probe or an agent configuration names.
+
+    `credentials_env` names an environment variable (never the secret itself) holding either a whole broker URL
+    or `user:password` to put into `url`. `subscriber` names the durable subscription (MQTT persistent session,
+    JetStream durable consumer) so a subscriber that was down receives what it missed.
+    """
+    if kind not in TRANSPORT_KINDS:
+        raise InvalidInput("unknown transport", [Problem("transport", f"'{kind}' is not a transport kind",
+                                                         f"use one of {', '.join(TRANSPORT_KINDS)}")])
+    if kind == "inproc":
+        return shared_in_process(channel or channel_name(app, run, "."))
+    from rohe.observation import brokers  # brokers imports this module; importing here avoids the cycle
+
+    address = _with_credentials(url or _DEFAULT_URLS[kind], credentials_env)
+    if kind == "mqtt":
+        return brokers.MqttTransport.from_url(app, run, address, channel=channel, session=subscriber)
+    if kind == "amqp":
+        return brokers.AmqpTransport(app, run, address, channel=channel)
+    if kind == "nats":
+        return brokers.NatsTransport(app, run, address, channel=channel)
+    return brokers.JetStreamTransport(app, run, address, channel=channel, durable=subscriber)
+
+
+def _with_credentials(url: str, credentials_env: str | None) -> str:
+    if not credentials_env:
+        return url
+    secret = os.environ.get(credentials_env)
+    if not secret:
+        raise InvalidInput("broker credentials missing", [Problem(
+            "credentials_env", f"environment variable {credentials_env} is not set",
+            "export it as 'user:password' or as the whole broker URL")])
+    if "://" in secret:
+        return secret
+    if ":" not in secret:
+        raise InvalidInput("broker credentials malformed", [Problem(
+            "credentials_env", f"{credentials_env} must hold 'user:password' or a broker URL", "fix its value")])
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{secret}@{host}"))

@@ -6,7 +6,7 @@ Every public method is one transaction, so a rejected batch leaves the database 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -202,6 +202,10 @@ class Store:
             )
 
     # -- plumbing ----------------------------------------------------------------------------------
+    def transaction(self, write: bool = False) -> AbstractContextManager[Session]:
+        """One transaction for stores that share this engine (the observation store): same locking and errors."""
+        return self._session(write)
+
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[Session]:
         """One transaction; commits on success, rolls back on any error. RoheErrors pass through unchanged."""

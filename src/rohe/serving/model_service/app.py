@@ -10,6 +10,9 @@ import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from rohe.observation.probes.middleware import ProbeMiddleware
+from rohe.observation.probes.scope import ReportOrigin, annotate, current_scope
+from rohe.observation.reports import ReportSink
 from rohe.serving.model_service.predictor import Predictor
 from rohe.serving.model_service.schema import Prediction, PredictRequest, PredictResponse
 from rohe.serving.profiles import ModelProfile
@@ -40,9 +43,18 @@ class LatencyWindow:
         return {"count": self.count, "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
 
 
-def create_model_app(predictor: Predictor, profile: ModelProfile | None = None) -> FastAPI:
+def create_model_app(predictor: Predictor, profile: ModelProfile | None = None, probe: ReportSink | None = None,
+                     *, report_origin: ReportOrigin | None = None) -> FastAPI:
+    """The model's HTTP app. With `probe`, every request is timed and reported (stage "inference" = whole
+    request, "predict" = the model alone) with the model's id, the request id and, for a single input, its
+    prediction; reports carry attribute source=model-service so they are not mistaken for the gateway's member
+    reports. `report_origin` is needed only when `probe` is a plain sink rather than a Probe."""
     app = FastAPI(title=f"rohe model service: {predictor.name}")
     latencies = LatencyWindow()
+    if probe is not None:
+        origin = report_origin or getattr(probe, "origin", None) or ReportOrigin(predictor.name, service=predictor.name)
+        app.add_middleware(ProbeMiddleware, probe=probe, stage="inference", origin=origin,
+                           exclude_paths=("/health", "/profile"), attributes={"source": "model-service"})
 
     @app.post("/predict", response_model=PredictResponse)
     def predict(request: PredictRequest) -> Any:
@@ -67,6 +79,8 @@ def create_model_app(predictor: Predictor, profile: ModelProfile | None = None) 
             predictions.append(
                 Prediction(probabilities=row.tolist(), predicted_class=classes[best], confidence=float(row[best]))
             )
+        if probe is not None:
+            _annotate_report(predictor.name, request.request_id, predictions, elapsed)
         return PredictResponse(
             model=predictor.name, request_id=request.request_id, predictions=predictions, inference_ms=elapsed
         )
@@ -85,3 +99,15 @@ def create_model_app(predictor: Predictor, profile: ModelProfile | None = None) 
         }
 
     return app
+
+
+def _annotate_report(model: str, request_id: str | None, predictions: list[Prediction], predict_ms: float) -> None:
+    """Hand the probe middleware what only the handler knows (a no-op when no probe scope is open)."""
+    scope = current_scope()
+    if scope is None:
+        return
+    scope.add_stage("predict", predict_ms)
+    scope.attributes["batch_size"] = str(len(predictions))
+    single = predictions[0] if len(predictions) == 1 else None
+    annotate(model_id=model, request_id=request_id, predicted_class=single.predicted_class if single else None,
+             confidence=single.confidence if single else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from rohe.core.storage import observation_tables  # noqa: F401  (registers its tables on Base.metadata)
 from rohe.core.storage.engine import make_engine
 from rohe.core.storage.tables import Base
 

@@ -1,0 +1,164 @@
+"""Where `rohe observation ...` commands go: the local store (embedded) or a running service (`--url`).
+
+Both backends take the same calls and return the same models, so each command is written once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter
+
+from rohe.cli.backend import error_from_response
+from rohe.core.config import Settings, TransportKind
+from rohe.core.errors import Problem, RoheError
+from rohe.observation.metrics import WindowMetrics
+from rohe.observation.registration import AppRegistration
+from rohe.observation.service import AgentStatus
+from rohe.observation.violations import Violation
+from rohe.platform import Platform
+
+
+class ObservationBackend(Protocol):
+    def register_app(
+        self, app: str, run: str, user: str, app_url: str | None, transport: TransportKind | None,
+        broker_url: str | None, credentials_env: str | None,
+    ) -> AppRegistration: ...
+    def list_apps(self, app: str | None) -> list[AppRegistration]: ...
+    def delete_app(self, app: str, run: str | None, keep_metrics: bool) -> list[dict[str, str]]: ...
+    def start_agent(self, app: str, config: dict[str, Any]) -> AgentStatus: ...
+    def stop_agent(self, app: str, run: str | None) -> list[AgentStatus]: ...
+    def agents(self) -> list[AgentStatus]: ...
+    def windows(
+        self, app: str, run: str | None, consumer: str | None, since: datetime | None, limit: int | None
+    ) -> list[WindowMetrics]: ...
+    def violations(self, app: str, run: str | None) -> list[Violation]: ...
+    def close(self) -> None: ...
+
+
+class EmbeddedObservationBackend:
+    """Works on the local store. Agents started here are recorded; `rohe start observation-service` runs them."""
+
+    embedded = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.platform = Platform.open(settings)
+        self.service = self.platform.observation
+
+    def register_app(
+        self, app: str, run: str, user: str, app_url: str | None, transport: TransportKind | None,
+        broker_url: str | None, credentials_env: str | None,
+    ) -> AppRegistration:
+        return self.service.register_app(
+            app, run, user, app_url, transport=transport, broker_url=broker_url, credentials_env=credentials_env
+        )
+
+    def list_apps(self, app: str | None) -> list[AppRegistration]:
+        return self.service.list_apps(app)
+
+    def delete_app(self, app: str, run: str | None, keep_metrics: bool) -> list[dict[str, str]]:
+        return [{"app": r.app, "run": r.run} for r in self.service.delete_app(app, run, keep_metrics)]
+
+    def start_agent(self, app: str, config: dict[str, Any]) -> AgentStatus:
+        return self.service.start_agent(app, config, launch=False)
+
+    def stop_agent(self, app: str, run: str | None) -> list[AgentStatus]:
+        return self.service.stop_agent(app, run)
+
+    def agents(self) -> list[AgentStatus]:
+        return self.service.agents()
+
+    def windows(
+        self, app: str, run: str | None, consumer: str | None, since: datetime | None, limit: int | None
+    ) -> list[WindowMetrics]:
+        return self.service.windows(app, run, consumer, since, limit)
+
+    def violations(self, app: str, run: str | None) -> list[Violation]:
+        return self.service.violations(app, run)
+
+    def close(self) -> None:
+        self.platform.close()
+
+
+_apps = TypeAdapter(list[AppRegistration])
+_statuses = TypeAdapter(list[AgentStatus])
+_windows = TypeAdapter(list[WindowMetrics])
+_violations = TypeAdapter(list[Violation])
+
+
+class RemoteObservationBackend:
+    """Talks to `rohe start observation-service` (or any rohe API process) over HTTP."""
+
+    embedded = False
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self.client = httpx.Client(base_url=self.url + "/observation", headers=headers, timeout=timeout)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RoheError(
+                f"cannot reach the rohe service at {self.url}: {exc}",
+                [Problem("--url", "no answer", "start it with `rohe start observation-service` or fix --url")],
+            ) from None
+        if response.is_success:
+            return response.json()
+        raise error_from_response(response)
+
+    def register_app(
+        self, app: str, run: str, user: str, app_url: str | None, transport: TransportKind | None,
+        broker_url: str | None, credentials_env: str | None,
+    ) -> AppRegistration:
+        body = {"app": app, "run": run, "user": user, "url": app_url, "transport": transport,
+                "broker_url": broker_url, "credentials_env": credentials_env}
+        return AppRegistration.model_validate(self._call("POST", "/apps", json=body))
+
+    def list_apps(self, app: str | None) -> list[AppRegistration]:
+        return _apps.validate_python(self._call("GET", "/apps", params=_given(app=app)))
+
+    def delete_app(self, app: str, run: str | None, keep_metrics: bool) -> list[dict[str, str]]:
+        params = {**_given(run=run), "keep_metrics": keep_metrics}
+        removed: list[dict[str, str]] = self._call("DELETE", f"/apps/{_path(app)}", params=params)["removed"]
+        return removed
+
+    def start_agent(self, app: str, config: dict[str, Any]) -> AgentStatus:
+        return AgentStatus.model_validate(self._call("POST", f"/apps/{_path(app)}/agent/start", json=config))
+
+    def stop_agent(self, app: str, run: str | None) -> list[AgentStatus]:
+        return _statuses.validate_python(self._call("POST", f"/apps/{_path(app)}/agent/stop", params=_given(run=run)))
+
+    def agents(self) -> list[AgentStatus]:
+        return _statuses.validate_python(self._call("GET", "/agents"))
+
+    def windows(
+        self, app: str, run: str | None, consumer: str | None, since: datetime | None, limit: int | None
+    ) -> list[WindowMetrics]:
+        params = _given(run=run, consumer=consumer, since=since.isoformat() if since else None, limit=limit)
+        return _windows.validate_python(self._call("GET", f"/apps/{_path(app)}/windows", params=params))
+
+    def violations(self, app: str, run: str | None) -> list[Violation]:
+        return _violations.validate_python(self._call("GET", f"/apps/{_path(app)}/violations", params=_given(run=run)))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _given(**params: Any) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _path(segment: str) -> str:
+    # App names may hold '/' or spaces; they travel as one path segment.
+    return quote(segment, safe="")
+
+
+def open_observation_backend(settings: Settings, url: str | None, token: str | None = None) -> ObservationBackend:
+    if url:
+        return RemoteObservationBackend(url, token or settings.api.token)
+    return EmbeddedObservationBackend(settings)

@@ -1,0 +1,325 @@
+"""The observation agent: receives reports, keeps event-time windows, emits closed windows to storage and listeners.
+
+Threading: `start()` runs the transport subscription on a thread of its own with its own event loop; `ingest()`
+may also be called from any thread (the in-process path). Window state sits behind one lock; closed windows go
+to an outbox that one emitter at a time drains in order, so storage and listeners see windows oldest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from rohe.observation.agent.aggregate import WindowAggregator, WindowFunction
+from rohe.observation.agent.config import AgentConfig
+from rohe.observation.agent.decoding import Decoder, decode_json, parser_decoder
+from rohe.observation.agent.feedback import PredictionMemory
+from rohe.observation.agent.plugins import load_parser, load_window_functions
+from rohe.observation.agent.windows import ClosedWindow, WindowSet, to_micros
+from rohe.observation.buffer import Deduplicator
+from rohe.observation.metrics import WindowMetrics
+from rohe.observation.reports import DecodeStats, Report
+from rohe.observation.transports import Backoff, Transport, make_transport
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+MAX_UNSAVED_WINDOWS = 10_000  # windows kept for retry while storage is down; beyond, the oldest are dropped
+
+
+class WindowSink(Protocol):
+    def save_windows(self, windows: Sequence[WindowMetrics]) -> None: ...
+    def load_agent_state(self, app: str, run: str) -> dict[str, Any] | None: ...
+    def save_agent_state(self, app: str, run: str, state: dict[str, Any]) -> None: ...
+
+
+WindowListener = Callable[[WindowMetrics], None]
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    received: int  # reports handed to the agent, duplicates included
+    malformed: int  # messages that could not be decoded
+    duplicates: int
+    late_dropped: int  # reports whose windows were all final already
+    windows_emitted: int
+    feedback_unmatched: int  # ground truth for a request the agent does not remember
+    plugin_errors: int
+    sink_errors: int
+    listener_errors: int
+    open_reports: int  # reports held in open windows
+
+
+class ObservationAgent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        sink: WindowSink,
+        *,
+        listeners: Sequence[WindowListener] = (),
+        transport: Transport | None = None,
+        window_functions: Mapping[str, WindowFunction] | None = None,
+    ) -> None:
+        """`window_functions` add to those named in the config (e.g. a contract's derived metrics)."""
+        self.config = config
+        self._sink = sink
+        self._listeners = list(listeners)
+        self._transport = transport
+        parser = load_parser(config)
+        self._decode: Decoder = decode_json if parser is None else parser_decoder(parser, config.app)
+        self._predictions = PredictionMemory(config.max_predictions)
+        self._aggregator = WindowAggregator(
+            config.app, config.run, self._predictions, {**load_window_functions(config), **(window_functions or {})}
+        )
+        self._dedup = Deduplicator(config.dedup_capacity)
+        self._lateness = round(config.allowed_lateness_s * 1_000_000)
+        self._lock = threading.RLock()
+        self._emit_lock = threading.Lock()
+        self._outbox: deque[WindowMetrics] = deque()
+        self._max_seen: int | None = None
+        self._windows = WindowSet(config.windows)
+        self._decode_stats = DecodeStats()
+        self._received = self._late = self._emitted = 0
+        self._sink_errors = self._listener_errors = 0
+        self._last_arrival = time.monotonic()
+        self._saved_ids: list[str] = []
+        self._ids_saved_at = -math.inf
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._restore(sink.load_agent_state(config.app, config.run))
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            wanted = self.config.transport
+            self._transport = make_transport(
+                wanted.kind,
+                self.config.app,
+                self.config.run,
+                url=wanted.url,
+                channel=wanted.channel,
+                credentials_env=wanted.credentials_env,
+            )
+        return self._transport
+
+    def start(self, ready_timeout: float = 10.0) -> None:
+        """Subscribe on a background thread; returns once subscribed (or after `ready_timeout`, still retrying)."""
+        if self._thread is not None:
+            return
+        self._install_decoder(self.transport)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main()), name=f"rohe-agent-{self.config.app}", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(ready_timeout):
+            log.warning("agent %s: transport not subscribed after %.0f s; still trying", self.config.app, ready_timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop receiving, close every open window, emit it, and save the state."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is not None and loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stopping.set)
+            thread.join(timeout)
+        self._thread = None
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._queue(self._windows.flush())
+        self._drain()
+        self._save_state(force=True)
+
+    # -- input -----------------------------------------------------------------------------------------------
+
+    def submit(self, report: Report) -> None:
+        """ReportSink: lets an in-process gateway report straight into the agent."""
+        self.ingest([report])
+
+    def ingest_bytes(self, payload: bytes) -> None:
+        """Decode one wire message (with the configured parser, if any) and ingest it; bad input is counted."""
+        self.ingest(self._decode(payload, self._decode_stats))
+
+    def ingest(self, reports: Sequence[Report]) -> None:
+        if not reports:
+            return
+        with self._lock:
+            self._received += len(reports)
+            fresh = self._dedup.fresh(list(reports))
+            newest = self._max_seen
+            for report in fresh:
+                micros = to_micros(report.timestamp)
+                self._predictions.remember(report)
+                if not self._windows.add(report, micros):
+                    self._late += 1
+                if newest is None or micros > newest:
+                    newest = micros
+            self._max_seen = newest
+            self._last_arrival = time.monotonic()
+            closed = self._advance_to(None if newest is None else newest - self._lateness)
+            closed.extend(self._relieve_memory())
+            self._queue(closed)
+        self._drain()
+
+    def tick(self) -> None:
+        """Close windows by wall clock once no report arrived for `idle_close_s` (a quiet app still gets windows)."""
+        idle = self.config.idle_close_s
+        # With nothing held there is nothing to close, and finalising empty time would only make stragglers late.
+        if idle is None or self._windows.held == 0 or time.monotonic() - self._last_arrival < idle:
+            return
+        with self._lock:
+            self._queue(self._advance_to(to_micros(datetime.now(UTC)) - self._lateness))
+        self._drain()
+
+    @property
+    def stats(self) -> AgentStats:
+        with self._lock:
+            transport_errors = self._transport.stats.errors if self._transport is not None else 0
+            return AgentStats(
+                received=self._received,
+                malformed=self._decode_stats.errors + transport_errors,
+                duplicates=self._dedup.duplicates,
+                late_dropped=self._late,
+                windows_emitted=self._emitted,
+                feedback_unmatched=self._aggregator.unmatched_feedback,
+                plugin_errors=self._aggregator.function_errors,
+                sink_errors=self._sink_errors,
+                listener_errors=self._listener_errors,
+                open_reports=self._windows.held,
+            )
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _install_decoder(self, transport: Transport) -> None:
+        stats, decode = transport.stats, self._decode
+        # Transport.decode is the per-instance hook for the wire format; mypy forbids assigning to a method.
+        setattr(transport, "decode", lambda payload: decode(payload, stats))  # noqa: B010
+
+    def _advance_to(self, watermark: int | None) -> list[ClosedWindow]:
+        if watermark is None:
+            return []
+        return self._windows.advance(watermark)
+
+    def _relieve_memory(self) -> list[ClosedWindow]:
+        closed: list[ClosedWindow] = []
+        while self._windows.held > self.config.max_window_reports:
+            closed += self._windows.close_oldest()
+        return closed
+
+    def _queue(self, closed: list[ClosedWindow]) -> None:
+        closed.sort(key=lambda w: (w.end_us, w.kind.value, w.start_us))
+        for window in closed:
+            self._outbox.extend(self._aggregator.metrics(window))
+
+    def _drain(self) -> None:
+        with self._emit_lock:
+            with self._lock:
+                batch = list(self._outbox)
+                self._outbox.clear()
+            if not batch:
+                return
+            try:
+                self._sink.save_windows(batch)
+            except Exception:  # storage down: keep the windows and retry with the next ones
+                self._sink_errors += 1
+                log.exception("agent %s: saving %d windows failed; will retry", self.config.app, len(batch))
+                with self._lock:
+                    self._outbox.extendleft(reversed(batch))
+                    while len(self._outbox) > MAX_UNSAVED_WINDOWS:
+                        self._outbox.popleft()
+                return
+            self._emitted += len(batch)
+            for window in batch:
+                for listener in self._listeners:
+                    try:
+                        listener(window)
+                    except Exception:  # one faulty listener must not stop the others or the agent
+                        self._listener_errors += 1
+                        log.exception("agent %s: window listener %r failed", self.config.app, listener)
+            self._save_state()
+
+    def _save_state(self, force: bool = False) -> None:
+        """Horizons go with every save, so stored windows and the resume point agree; the (larger) list of ids
+        in open windows is refreshed at most every `state_interval_s`, and always on flush."""
+        with self._lock:
+            now = time.monotonic()
+            if force or now - self._ids_saved_at >= self.config.state_interval_s:
+                ids = [str(r.report_id) for r in self._windows.open_reports()]
+                self._saved_ids = ids[-self.config.dedup_capacity :]
+                self._ids_saved_at = now
+            state: dict[str, Any] = {
+                "version": STATE_VERSION,
+                "max_seen_us": self._max_seen,
+                "horizons": self._windows.horizons,
+                "open_report_ids": self._saved_ids,
+            }
+        try:
+            self._sink.save_agent_state(self.config.app, self.config.run, state)
+        except Exception:
+            self._sink_errors += 1
+            log.exception("agent %s: saving state failed", self.config.app)
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if not state or state.get("version") != STATE_VERSION:
+            return
+        horizons = state.get("horizons") or {}
+        self._windows.restore({key: None if value is None else int(value) for key, value in horizons.items()})
+        max_seen = state.get("max_seen_us")
+        self._max_seen = int(max_seen) if max_seen is not None else None
+        # Reports already counted before the restart must not count again if a sender resends them.
+        # Placeholders carrying only the id are enough for the de-duplicator, which reads nothing else.
+        self._dedup.remember(uuid.UUID(i) for i in dict.fromkeys(state.get("open_report_ids", [])))
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        consume = asyncio.create_task(self._consume())
+        clock = asyncio.create_task(self._clock())
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in (consume, clock):
+                task.cancel()
+            await asyncio.gather(consume, clock, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.transport.close()
+
+    async def _consume(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                stream = await self.transport.subscribe()
+            except Exception as exc:  # broker not up yet: keep trying until stopped
+                log.warning("agent %s: cannot subscribe (%s); retrying", self.config.app, exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            self._ready.set()
+            try:
+                async for batch in stream:
+                    try:
+                        self.ingest(batch)
+                    except Exception:  # a bug on one batch must not end the subscription
+                        log.exception("agent %s: ingesting a batch of %d reports failed", self.config.app, len(batch))
+            finally:
+                with contextlib.suppress(Exception):
+                    await stream.aclose()
+            return
+
+    async def _clock(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.config.idle_close_s or 1.0))
+            self.tick()

@@ -1,0 +1,189 @@
+"""`rohe observation ...`: embedded on the local store, and against a running service over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+from typer.testing import CliRunner
+
+from rohe.api.app import create_app
+from rohe.cli.main import app
+from rohe.core.config import Settings
+from rohe.core.storage import Store
+from rohe.observation.metrics import WindowMetrics
+from rohe.observation.reports import Report, ReportKind, RequestStatus
+from rohe.observation.store import ObservationStore
+
+runner = CliRunner()
+CONFIG = {"windows": [{"size_s": 1}], "allowed_lateness_s": 0, "idle_close_s": None}
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+
+
+def rohe(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def json_tail(output: str) -> Any:
+    """The JSON document a command printed last (status lines may precede it)."""
+    start = min(i for i in (output.find("{"), output.find("[")) if i >= 0)
+    return json.loads(output[start:])
+
+
+def write(path: Path, document: object) -> Path:
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_register_list_and_delete_embedded(workdir: Path) -> None:
+    code, out = rohe("observation", "register-app", "--app", "shop", "--run", "r1", "--user", "alice",
+                     "--output_dir", str(workdir / "meta"))
+    assert code == 0, out
+    printed = json_tail(out)
+    written = json.loads((workdir / "meta" / "shop-r1.json").read_text())
+    assert isinstance(printed, dict) and printed["app_id"] == written["app_id"]
+    code, out = rohe("observation", "register-app", "--app", "shop", "--run", "r1", "--user", "bob",
+                     "--output-dir", str(workdir / "meta"), "--transport", "mqtt")
+    assert code == 0, out
+    again = json.loads((workdir / "meta" / "shop-r1.json").read_text())
+    assert again["app_id"] == written["app_id"] and again["probe"]["transport"]["channel"] == "rohe/obs/shop/r1"
+    code, out = rohe("observation", "list-apps", "--json")
+    assert code == 0 and [(a["app"], a["user"]) for a in json_tail(out)] == [("shop", "bob")]
+    code, out = rohe("observation", "list-apps")
+    assert code == 0 and "bob" in out and "mqtt" in out
+    code, out = rohe("observation", "delete-app", "--app", "shop", "--drop-metrics")
+    assert code == 0 and "deleted" in out
+    code, out = rohe("observation", "delete-app", "--app", "shop")
+    assert code == 2 and "not registered" in out
+
+
+def test_agents_are_recorded_embedded_and_bad_input_exits_2(workdir: Path) -> None:
+    assert rohe("observation", "register-app", "--app", "shop")[0] == 0
+    conf = write(workdir / "agent.yaml", CONFIG)
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf))
+    assert code == 0 and "recorded" in out, out
+    code, out = rohe("observation", "agents", "--json")
+    assert [(a["app"], a["desired"], a["running"]) for a in json_tail(out)] == [
+        ("shop", "running", False)]
+    code, out = rohe("observation", "stop-observation-agent", "--app", "shop")
+    assert code == 0 and "shop/default" in out
+
+    code, out = rohe("observation", "start-observation-agent", "--app", "ghost", "--conf", str(conf))
+    assert code == 2 and "not registered" in out
+    bad = write(workdir / "bad.yaml", {"windows": [{"size_s": "soon"}]})
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(bad))
+    assert code == 2 and "windows[0].size_s" in out
+    other = write(workdir / "other.yaml", {**CONFIG, "app": "zoo"})
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(other))
+    assert code == 2 and "another app" in out
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(workdir / "no.yaml"))
+    assert code == 2 and "not found" in out
+    code, out = rohe("observation", "windows", "--app", "nobody")
+    assert code == 2 and "unknown app" in out
+    code, out = rohe("observation", "register-app", "--app", "x", "--transport", "pigeon")
+    assert code == 2 and "--transport" in out
+
+
+def test_foreground_agent_runs_until_interrupted(workdir: Path) -> None:
+    assert rohe("observation", "register-app", "--app", "shop")[0] == 0
+    conf = write(workdir / "agent.yaml", CONFIG)
+    # Ctrl-C, as a user would press it, once the agent had time to start.
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                         "--foreground")
+    finally:
+        timer.cancel()
+    assert code == 0 and "running; Ctrl-C stops it" in out, out
+    code, out = rohe("observation", "agents", "--json")
+    assert [(a["desired"], a["running"]) for a in json_tail(out)] == [("stopped", False)]
+
+
+def test_windows_and_violations_read_the_local_store(workdir: Path) -> None:
+    with Store(f"sqlite:///{workdir / 'data' / 'rohe.db'}") as store:
+        store.upgrade()
+        ObservationStore(store).save_windows([
+            WindowMetrics(app="shop", run="r1", start=T0 + timedelta(seconds=i), end=T0 + timedelta(seconds=i + 1),
+                          requests=10 + i, throughput_rps=10.0 + i, accuracy=0.5) for i in range(3)])
+    code, out = rohe("observation", "windows", "--app", "shop", "--json", "--limit", "2")
+    assert code == 0, out
+    assert [w["requests"] for w in json_tail(out)] == [11, 12]
+    code, out = rohe("observation", "windows", "--app", "shop")
+    assert code == 0 and "3 window(s)" in out
+    code, out = rohe("observation", "violations", "--app", "shop", "--json")
+    assert code == 0 and json_tail(out) == []
+    code, out = rohe("observation", "report", "--app", "shop", "--out", str(workdir / "reports"))
+    assert code == 0, out
+    page = workdir / "reports" / "shop-report.html"
+    assert page.is_file() and "data:image/png;base64" in page.read_text()
+    code, out = rohe("observation", "report", "--app", "nobody")
+    assert code == 2 and "unknown app" in out
+
+
+def test_start_has_an_observation_service_command() -> None:
+    code, out = rohe("start", "observation-service", "--help")
+    assert code == 0 and "observation" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(Settings(data_dir=tmp_path / "server")), host="127.0.0.1", port=port,
+                            log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_commands_against_a_running_service(workdir: Path, server: str) -> None:
+    code, out = rohe("observation", "register-app", "--app", "shop", "--url", server, "--output-dir",
+                     str(workdir / "meta"))
+    assert code == 0, out
+    assert (workdir / "meta" / "shop-default.json").is_file()  # written on the client's side
+    conf = write(workdir / "agent.yaml", CONFIG)
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf), "--url", server)
+    assert code == 0 and "running" in out, out
+    batch = [Report(app="shop", run="default", kind=ReportKind.REQUEST, consumer="gold", request_id=f"q{i}",
+                    status=RequestStatus.OK, end_to_end_ms=3.0, timestamp=T0 + timedelta(seconds=0.1 * i))
+             for i in range(15)]
+    posted = httpx.post(f"{server}/observation/apps/shop/reports",
+                        json=[r.model_dump(mode="json") for r in batch], timeout=10)
+    assert posted.status_code == 202
+    code, out = rohe("observation", "stop-observation-agent", "--app", "shop", "--url", server)
+    assert code == 0, out
+    code, out = rohe("observation", "windows", "--app", "shop", "--url", server, "--json")
+    assert code == 0
+    windows = json_tail(out)
+    assert sum(w["requests"] for w in windows if w["consumer"] == "*") == 15
+    code, out = rohe("observation", "violations", "--app", "shop", "--url", server)
+    assert code == 0 and "0 violation(s)" in out
+    code, out = rohe("observation", "delete-app", "--app", "ghost", "--url", server)
+    assert code == 2 and "not registered" in out
+    code, out = rohe("observation", "list-apps", "--url", f"http://127.0.0.1:{_free_port()}")
+    assert code == 2 and "cannot reach" in out
