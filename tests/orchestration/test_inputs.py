@@ -262,3 +262,12 @@ def test_the_example_pipeline_still_fits_when_the_busiest_node_is_drained() -> N
 def test_the_example_pipeline_fits_without_any_single_node(missing: str) -> None:
     nodes, services = example()
     assert place([n for n in nodes if n.name != missing], services).unplaced == {}
+
+
+def test_a_whole_pipeline_spec_places_its_services_under_its_application() -> None:
+    from rohe.examples.object_classification import data_file
+
+    services = load_services(data_file("pipeline.yaml"))
+    assert {s.application for s in services} == {"object-classification"}
+    assert "oc-knn" in {s.name for s in services}
+    assert {s.application for s in load_services(data_file("pipeline.yaml"), application="other")} == {"other"}

@@ -84,7 +84,14 @@ def read_nodes(document: Any, source: str = "<input>") -> list[Node]:
 
 
 def read_services(document: Any, source: str = "<input>", application: str | None = None) -> list[Service]:
-    """Services from our schema or a ROHE ADD SERVICE file; `application` (the CLI's --app) wins if given."""
+    """Services from our schema, a whole pipeline spec, or a ROHE ADD SERVICE file; `application` (the CLI's
+    --app) wins if given."""
+    if isinstance(document, Mapping) and "stages" in document and SERVICES.key in document:
+        # A pipeline spec: only its services section is placed; the data-flow keys are the gateway's business.
+        spec_application = document.get("application")
+        if application is None and isinstance(spec_application, str):
+            application = spec_application
+        document = {SERVICES.key: document[SERVICES.key]}
     _check_not_empty(document, source, SERVICES)
     if application is not None and not 1 <= len(application) <= 63:
         raise InvalidInput(

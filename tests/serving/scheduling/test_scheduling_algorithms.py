@@ -3,15 +3,17 @@ from __future__ import annotations
 import math
 
 import pytest
-from scheduling_cases import contract, prepared, request, said, zoo
+from scheduling_cases import contract, prepared, profile, request, said, zoo
 
 from rohe.core.errors import InvalidInput
+from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.scheduling import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     Adaptive,
     AllModels,
     Dream,
     Escalation,
+    Fastest,
     LeastLaxityFirst,
     Oracle,
     RandomSubset,
@@ -82,6 +84,16 @@ def test_llf_orders_by_laxity_and_drops_negative_laxity() -> None:
 def test_single_best_is_the_most_accurate_model_that_fits() -> None:
     assert SingleBest().plan(request(prepared(), 200)).members == ["huge"]
     assert SingleBest().plan(request(prepared(), 50)).members == ["cat-expert"]
+
+
+def test_fastest_is_the_lowest_p99_that_fits_cheaper_on_a_tie() -> None:
+    assert Fastest().plan(request(prepared(), 200)).members == ["tiny"]
+    assert Fastest().plan(request(prepared(models=("huge", "dog-expert")), 200)).members == ["dog-expert"]
+    assert Fastest().plan(request(prepared(), 4)).members == []
+    tied = prepare(
+        contract(), zoo().merged(ProfileCatalog.of([profile("tiny-2", 2, 5, 0.5, cost=0.05, node_type="cpu")]))
+    )
+    assert Fastest().plan(request(tied, 200)).members == ["tiny-2"]
 
 
 def test_all_models_ignores_deadline_but_keeps_budgets_within_it() -> None:

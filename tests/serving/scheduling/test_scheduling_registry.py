@@ -5,7 +5,7 @@ import pytest
 from rohe.core.errors import InvalidInput, NotFound
 from rohe.serving.scheduling import RequestScheduler, available_schedulers, get_scheduler
 
-BUILTINS = ["adaptive", "all-models", "dream", "llf", "oracle", "random", "single-best"]
+BUILTINS = ["adaptive", "all-models", "dream", "fastest", "llf", "oracle", "random", "single-best"]
 
 
 def test_every_builtin_is_listed_and_its_own_class() -> None:
@@ -23,7 +23,7 @@ def test_dotted_path_loads_a_class_or_instance() -> None:
 
 def test_unknown_name_names_the_field_and_the_choices() -> None:
     with pytest.raises(NotFound) as caught:
-        get_scheduler("fastest")
+        get_scheduler("quickest")
     problem = caught.value.problems[0]
     assert problem.location == "scheduler"
     assert "dream" in problem.hint

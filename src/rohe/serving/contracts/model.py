@@ -174,6 +174,22 @@ class ConsumerContract(_Strict):
     models: tuple[str, ...] | None = Field(default=None, description="only these models may be members")
     node_types: tuple[str, ...] | None = Field(default=None, description="only these node types may host")
     slo: ApplicationSLO | None = None
+    modality_budgets: dict[str, float] | None = Field(
+        default=None,
+        description="share of the deadline each input modality of a multi-modal pipeline gets; default equal",
+    )
+
+    @field_validator("modality_budgets")
+    @classmethod
+    def _positive_shares(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("modality_budgets is empty: leave it out for equal shares, or give a share per modality")
+        bad = sorted(name for name, share in value.items() if not (math.isfinite(share) and share > 0))
+        if bad:
+            raise ValueError(f"modality shares must be positive numbers; check {', '.join(bad)}")
+        return value
 
     @field_validator("deadline_ms")
     @classmethod

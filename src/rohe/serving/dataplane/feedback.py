@@ -18,6 +18,8 @@ class ServedPrediction:
     strategy: str
     predicted_class: int
     member_classes: tuple[tuple[str, int], ...]  # (model, its own class) for every member that answered
+    consumer: str = ""  # whose request it was, so a late label counts for the right consumer
+    algorithm: str = ""  # the scheduler that chose the members, for per-algorithm accuracy
 
 
 @dataclass(frozen=True)

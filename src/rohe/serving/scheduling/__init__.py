@@ -13,7 +13,7 @@ from rohe.serving.scheduling.base import (
     budgets,
     prepare,
 )
-from rohe.serving.scheduling.baselines import AllModels, Oracle, RandomSubset, SingleBest
+from rohe.serving.scheduling.baselines import AllModels, Fastest, Oracle, RandomSubset, SingleBest
 from rohe.serving.scheduling.registry import ENTRY_POINT_GROUP, available_schedulers, get_scheduler
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Dream",
     "Escalation",
     "ExecutionPlan",
+    "Fastest",
     "LeastLaxityFirst",
     "MemberTask",
     "ModelView",

@@ -20,6 +20,19 @@ class SingleBest:
         return make_plan(self.name, request, view, chosen)
 
 
+class Fastest:
+    """The single model with the lowest p99 that fits the deadline (cheaper per request on a tie): what a
+    degraded consumer gets, trading accuracy for latency and cost."""
+
+    name = "fastest"
+
+    def plan(self, request: RequestContext) -> ExecutionPlan:
+        view = request.consumer.view(request.node_types)
+        ok = np.flatnonzero(feasible(view, request.remaining_ms))
+        chosen = ok[np.lexsort((view.cost[ok], view.p99[ok]))][:1]
+        return make_plan(self.name, request, view, chosen)
+
+
 class AllModels:
     """Every usable model, deliberately ignoring the deadline and the ensemble maximum (an upper bound on
     accuracy and cost); budgets are still shared so they sum to at most the remaining deadline."""

@@ -12,12 +12,12 @@ from rohe.core.errors import InvalidInput, NotFound, Problem
 from rohe.core.plugins import import_dotted
 from rohe.serving.scheduling.algorithms import Adaptive, Dream, LeastLaxityFirst
 from rohe.serving.scheduling.base import RequestScheduler
-from rohe.serving.scheduling.baselines import AllModels, Oracle, RandomSubset, SingleBest
+from rohe.serving.scheduling.baselines import AllModels, Fastest, Oracle, RandomSubset, SingleBest
 
 ENTRY_POINT_GROUP = "rohe.scheduling"
 
 _BUILTINS: dict[str, Callable[[], RequestScheduler]] = {
-    cls.name: cls for cls in (Adaptive, Dream, LeastLaxityFirst, SingleBest, AllModels, RandomSubset, Oracle)
+    cls.name: cls for cls in (Adaptive, Dream, LeastLaxityFirst, SingleBest, Fastest, AllModels, RandomSubset, Oracle)
 }
 
 

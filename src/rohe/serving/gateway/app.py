@@ -1,0 +1,111 @@
+"""The serving gateway's HTTP face (docs/serving-gateway.md): /infer, /feedback, /health, /algorithms,
+/consumers, /stats, and the token-protected /consumers/{consumer}/policy observation actions call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from rohe import __version__
+from rohe.api.security import require_token
+from rohe.core.errors import RoheError
+from rohe.serving.gateway.schema import (
+    FeedbackRequest,
+    InferRequest,
+    InferResponse,
+    PolicyRequest,
+    PolicyState,
+    StatsResponse,
+)
+from rohe.serving.gateway.service import ServingGateway
+
+
+def _problem_body(exc: RoheError) -> dict[str, Any]:
+    body = exc.to_dict()
+    # `detail` like FastAPI's own validation errors, so clients read one key whatever rejected the request.
+    return {**body, "detail": body["problems"]}
+
+
+def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> FastAPI:
+    """The app serves `gateway`; the caller owns it (and closes it with `await gateway.aclose()`)."""
+    app = FastAPI(
+        title=f"rohe serving gateway: {gateway.app}",
+        version=__version__,
+        description="Per-request ensemble scheduling over the pipeline's model services.",
+    )
+    app.state.token = token
+    app.state.gateway = gateway
+
+    @app.exception_handler(RoheError)
+    async def _rohe_error(_: Request, exc: RoheError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content=_problem_body(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
+        gateway.record_rejected()  # a malformed body is a request that ended, with a 4xx
+        problems = [
+            {"location": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"], "hint": ""}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "InvalidInput",
+                "message": "invalid request body",
+                "problems": problems,
+                "detail": problems,
+            },
+        )
+
+    @app.post("/infer", response_model=InferResponse, responses={503: {"model": InferResponse}})
+    async def infer(body: InferRequest) -> Any:
+        response = await gateway.infer(body)
+        if response.status == "error":
+            return JSONResponse(status_code=503, content=response.model_dump(mode="json"))
+        return response
+
+    # async on purpose: feedback and policy then run on the event loop, like /infer, so the gateway's
+    # bookkeeping is never touched from two threads at once.
+    @app.post("/feedback")
+    async def feedback(body: FeedbackRequest) -> dict[str, Any]:
+        correct = gateway.feedback(body.request_id, body.true_class)
+        return {"request_id": body.request_id, "true_class": body.true_class, "correct": correct}
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "application": gateway.app, "run": gateway.run}
+
+    @app.get("/algorithms")
+    def algorithms() -> dict[str, Any]:
+        return {"default": gateway.default_algorithm, "algorithms": gateway.algorithms()}
+
+    @app.get("/consumers")
+    def consumers() -> list[dict[str, Any]]:
+        rows = []
+        for name in gateway.consumers():
+            contract = gateway.contract(name)
+            policy = gateway.policy(name)
+            rows.append(
+                {
+                    "consumer": name,
+                    "deadline_ms": contract.deadline_ms,
+                    "ensemble": {"min": contract.ensemble.min, "max": contract.ensemble.max},
+                    "algorithm": policy.algorithm,
+                    "degrade": policy.degrade,
+                    "modality_budgets": contract.modality_budgets,
+                }
+            )
+        return rows
+
+    @app.get("/stats", response_model=StatsResponse)
+    def stats() -> StatsResponse:
+        return gateway.stats()
+
+    @app.post("/consumers/{consumer}/policy", response_model=PolicyState, dependencies=[Depends(require_token)])
+    async def policy(consumer: str, body: PolicyRequest) -> PolicyState:
+        return gateway.set_policy(consumer, body.algorithm, body.degrade)
+
+    return app

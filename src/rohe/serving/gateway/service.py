@@ -1,0 +1,391 @@
+"""The serving gateway: one request in, per modality preprocess -> schedule -> fan out (phase 0, maybe
+phase 1) -> aggregate, then fuse the modalities, answer, and report what happened.
+
+Every request ends as a result (ok), a partial result (some member late or failed) or an explicit error (no
+member answered: status error, served as HTTP 503); bad requests raise InvalidInput / NotFound (4xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rohe.core.errors import NotFound, Problem, RoheError
+from rohe.serving.contracts import ConsumerContract
+from rohe.serving.dataplane import (
+    AggregatedPrediction,
+    Aggregator,
+    FanoutClient,
+    FeedbackStore,
+    MemberPrediction,
+    ModelEndpoints,
+    ServedPrediction,
+    make_aggregator,
+)
+from rohe.serving.gateway.admission import PriorityGate
+from rohe.serving.gateway.consumers import ConsumerServing, ModalityServing, prepare_consumers
+from rohe.serving.gateway.inputs import request_samples
+from rohe.serving.gateway.outcome import build_response
+from rohe.serving.gateway.reporting import ReportSink, feedback_report, request_reports, submit_all
+from rohe.serving.gateway.schema import InferRequest, InferResponse, PolicyState, StatsResponse, Timings
+from rohe.serving.gateway.stats import GatewayStats
+from rohe.serving.gateway.waiting import WaitingRequests
+from rohe.serving.pipeline import (
+    ModalityResult,
+    PipelineSpec,
+    Preprocess,
+    execute_plan,
+    modality_budgets,
+    resolve_preprocessors,
+    run_preprocessing,
+)
+from rohe.serving.profiles import ProfileCatalog
+from rohe.serving.scheduling import ExecutionPlan, RequestContext, RequestScheduler, available_schedulers, get_scheduler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEADLINE_MS = 1000.0  # for a contract without a deadline and a request that names none
+DEGRADED_ALGORITHM = "fastest"
+
+
+@dataclass(frozen=True)
+class _Planned:
+    modality: str
+    serving: ModalityServing
+    features: list[float]
+    budget_ms: float
+    plan: ExecutionPlan | None
+    scheduler: str
+    error: str | None = None
+
+
+class ServingGateway:
+    """Built once from the pipeline spec, the profiles, the consumers' contracts and where the models listen.
+
+    `plugins` are extra scheduler names (dotted paths or entry points) requests may ask for; request-level
+    names are otherwise limited to the installed schedulers, so a request can never make the gateway import
+    an arbitrary module. `preprocessors` override the spec's preprocessing entrypoints per modality.
+    `max_in_flight` bounds how many requests fan out at once; the rest wait, highest plan priority first.
+    """
+
+    def __init__(
+        self,
+        pipeline: PipelineSpec,
+        catalog: ProfileCatalog,
+        contracts: Sequence[ConsumerContract],
+        endpoints: ModelEndpoints,
+        *,
+        sink: ReportSink | None = None,
+        default_algorithm: str = "adaptive",
+        preprocessors: Mapping[str, Preprocess] | None = None,
+        plugins: Sequence[str] = (),
+        run: str = "default",
+        service: str = "serving-gateway",
+        node: str | None = None,
+        seed: int | None = None,
+        feedback_capacity: int = 10_000,
+        max_connections: int = 256,
+        max_in_flight: int | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.catalog = catalog
+        self.endpoints = endpoints
+        self.sink = sink
+        self.app = pipeline.application
+        self.run = run
+        self.service = service
+        self.node = node
+        self._consumers = prepare_consumers(pipeline, catalog, contracts, endpoints)
+        self._preprocessors = resolve_preprocessors(pipeline, preprocessors)
+        self._schedulers: dict[str, RequestScheduler] = {}
+        for name in (*available_schedulers(), *plugins):
+            self._schedulers[name] = get_scheduler(name)
+        self.default_algorithm = self._require_algorithm(default_algorithm, "default_algorithm")
+        self._aggregators: dict[str, Aggregator] = {m.name: make_aggregator(m.aggregation) for m in pipeline.modalities}
+        self._fusion = make_aggregator(pipeline.fusion)
+        self._rng = np.random.default_rng(seed)
+        self._feedback = FeedbackStore(max_pending=feedback_capacity, max_records=feedback_capacity)
+        self._stats = GatewayStats()
+        self._waiting = WaitingRequests()
+        self._gate = PriorityGate(max_in_flight)
+        self._max_connections = max_connections
+        self._fanout: FanoutClient | None = None
+        self._fanout_loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lookups ----------------------------------------------------------------------------------------
+
+    def algorithms(self) -> list[str]:
+        return sorted(self._schedulers)
+
+    def consumers(self) -> list[str]:
+        return sorted(self._consumers)
+
+    def contract(self, consumer: str) -> ConsumerContract:
+        return self._serving(consumer).contract
+
+    def policy(self, consumer: str) -> PolicyState:
+        serving = self._serving(consumer)
+        return PolicyState(
+            consumer=consumer, algorithm=serving.algorithm or self.default_algorithm, degrade=serving.degrade
+        )
+
+    def _serving(self, consumer: str) -> ConsumerServing:
+        serving = self._consumers.get(consumer)
+        if serving is None:
+            raise NotFound(
+                "unknown consumer",
+                [Problem("consumer", f"{consumer!r} has no contract", f"use one of: {', '.join(self.consumers())}")],
+            )
+        return serving
+
+    def _require_algorithm(self, name: str, location: str) -> str:
+        if name not in self._schedulers:
+            raise NotFound(
+                "unknown algorithm",
+                [Problem(location, f"{name!r} is not a scheduler", f"use one of: {', '.join(self.algorithms())}")],
+            )
+        return name
+
+    def set_policy(self, consumer: str, algorithm: str | None, degrade: bool) -> PolicyState:
+        """How observation actions adapt a consumer: another scheduler, or `degrade` (single fastest model)."""
+        serving = self._serving(consumer)
+        serving.algorithm = self._require_algorithm(algorithm, "algorithm") if algorithm is not None else None
+        serving.degrade = degrade
+        return self.policy(consumer)
+
+    def stats(self) -> StatsResponse:
+        return self._stats.snapshot()
+
+    def record_rejected(self) -> None:
+        """Count a request turned away before it reached `infer` (e.g. a body that failed validation)."""
+        self._stats.rejected()
+
+    # --- inference --------------------------------------------------------------------------------------
+
+    def _client(self) -> FanoutClient:
+        # A pooled client belongs to the event loop that opened it; tests and embedders may use several loops.
+        loop = asyncio.get_running_loop()
+        if self._fanout is None or self._fanout_loop is not loop:
+            self._fanout = FanoutClient(self.endpoints, max_connections=self._max_connections)
+            self._fanout_loop = loop
+        return self._fanout
+
+    async def aclose(self) -> None:
+        if self._fanout is not None:
+            await self._fanout.aclose()
+            self._fanout = None
+
+    def _choose_algorithm(self, serving: ConsumerServing, requested: str | None) -> tuple[str, bool]:
+        if requested is not None:
+            self._require_algorithm(requested, "algorithm")
+        if serving.degrade:
+            return DEGRADED_ALGORITHM, True
+        return requested or serving.algorithm or self.default_algorithm, False
+
+    def _plan(
+        self,
+        scheduler: RequestScheduler,
+        serving: ModalityServing,
+        budget_ms: float,
+        request: InferRequest,
+        oldest_waiting_ms: float,
+    ) -> tuple[ExecutionPlan | None, str | None]:
+        if serving.prepared is None:
+            return None, f"consumer {request.consumer!r} may use no model of modality {serving.modality!r}"
+        context = RequestContext(
+            serving.prepared,
+            budget_ms,
+            self._rng,
+            ground_truth=request.ground_truth,
+            oldest_waiting_ms=oldest_waiting_ms,
+        )
+        try:
+            return scheduler.plan(context), None
+        except RoheError:
+            raise
+        except Exception as exc:  # a plug-in's bug must end this request with an error, not the gateway
+            log.exception("scheduler %s failed", scheduler.name)
+            return None, f"scheduler {scheduler.name!r} failed: {exc!r}"[:300]
+
+    async def infer(self, request: InferRequest) -> InferResponse:
+        """Serve one request. Raises InvalidInput / NotFound for bad requests (counted as rejected)."""
+        arrival = time.perf_counter()
+        try:
+            serving = self._serving(request.consumer)
+            algorithm, degraded = self._choose_algorithm(serving, request.algorithm)
+            samples = request_samples(request, self.pipeline.modality_names)
+            started = time.perf_counter()
+            features = {m: run_preprocessing(self._preprocessors[m], s, m) for m, s in samples.items()}
+            preprocessing_ms = (time.perf_counter() - started) * 1000
+        except RoheError:
+            self._stats.rejected()
+            raise
+        deadline_ms = request.deadline_ms or serving.contract.deadline_ms or DEFAULT_DEADLINE_MS
+        request_id = request.request_id or uuid.uuid4().hex
+        token = self._waiting.enter(request.consumer)
+        try:
+            return await self._serve(
+                request,
+                serving,
+                algorithm,
+                degraded,
+                features,
+                request_id,
+                deadline_ms,
+                arrival,
+                preprocessing_ms,
+                token,
+            )
+        except RoheError:
+            self._stats.rejected()
+            raise
+        finally:
+            self._waiting.leave(request.consumer, token)
+
+    async def _serve(
+        self,
+        request: InferRequest,
+        serving: ConsumerServing,
+        algorithm: str,
+        degraded: bool,
+        features: dict[str, list[float]],
+        request_id: str,
+        deadline_ms: float,
+        arrival: float,
+        preprocessing_ms: float,
+        token: int,
+    ) -> InferResponse:
+        scheduling_started = time.perf_counter()
+        remaining_ms = deadline_ms - (scheduling_started - arrival) * 1000
+        scheduler = self._schedulers[algorithm]
+        planned: list[_Planned] = []
+        if remaining_ms > 0:
+            shares = serving.contract.modality_budgets
+            budgets = modality_budgets(remaining_ms, {m: serving.modalities[m].need for m in features}, shares)
+            waited = self._waiting.oldest_ms(request.consumer, token)
+            for modality, sample in features.items():
+                plan, error = self._plan(scheduler, serving.modalities[modality], budgets[modality], request, waited)
+                planned.append(
+                    _Planned(modality, serving.modalities[modality], sample, budgets[modality], plan, algorithm, error)
+                )
+        else:
+            error = f"the deadline ({deadline_ms:.1f} ms) passed before scheduling"
+            planned = [_Planned(m, serving.modalities[m], s, 0.0, None, algorithm, error) for m, s in features.items()]
+        scheduling_ms = (time.perf_counter() - scheduling_started) * 1000
+
+        priority = max((p.plan.priority for p in planned if p.plan is not None), default=0.0)
+        queue_started = time.perf_counter()
+        planned, admitted = await self._admit(planned, deadline_ms - (queue_started - arrival) * 1000)
+        fanout_started = time.perf_counter()
+        queueing_ms = (fanout_started - queue_started) * 1000
+        try:
+            results = await asyncio.gather(*(self._execute(p, request_id) for p in planned))
+        finally:
+            if admitted:
+                self._gate.release()
+        fanout_ms = (time.perf_counter() - fanout_started) * 1000
+
+        fusion_started = time.perf_counter()
+        fused = self._fuse([r for r in results if r.prediction is not None])
+        aggregation_ms = sum(r.aggregation_ms for r in results) + (time.perf_counter() - fusion_started) * 1000
+        fanout_ms -= sum(r.aggregation_ms for r in results)
+        total_ms = (time.perf_counter() - arrival) * 1000
+        timings = Timings(
+            scheduling=scheduling_ms,
+            preprocessing=preprocessing_ms,
+            queueing=queueing_ms,
+            fanout=max(0.0, fanout_ms),
+            aggregation=aggregation_ms,
+            total=total_ms,
+        )
+        response = build_response(
+            request_id, request.consumer, algorithm, degraded, deadline_ms, results, fused, timings, priority
+        )
+        self._record(response, results)
+        return response
+
+    async def _admit(self, planned: list[_Planned], left_ms: float) -> tuple[list[_Planned], bool]:
+        """Wait for a dispatch slot; the wait comes out of every modality's budget (they run concurrently)."""
+        if not any(p.plan is not None for p in planned):
+            return planned, False
+        priority = max(p.plan.priority for p in planned if p.plan is not None)
+        started = time.perf_counter()
+        if not await self._gate.acquire(priority, left_ms / 1000):
+            error = f"no dispatch slot within the deadline ({self._gate.capacity} requests were in flight)"
+            return [replace(p, plan=None, error=error) for p in planned], False
+        waited_ms = (time.perf_counter() - started) * 1000
+        if self._gate.capacity is None:  # nothing to wait for: keep the budgets exact
+            return planned, True
+        late = "the deadline passed while the request waited for a dispatch slot"
+        return [
+            replace(p, budget_ms=p.budget_ms - waited_ms)
+            if p.budget_ms > waited_ms
+            else replace(p, plan=None, error=p.error or late)
+            for p in planned
+        ], True
+
+    async def _execute(self, planned: _Planned, request_id: str) -> ModalityResult:
+        if planned.plan is None:
+            return ModalityResult(
+                planned.modality, planned.scheduler, planned.budget_ms, 0, (), (), None, 0.0, 0.0, 0.0, planned.error
+            )
+        return await execute_plan(
+            self._client(),
+            modality=planned.modality,
+            plan=planned.plan,
+            request_id=request_id,
+            features=planned.features,
+            budget_ms=planned.budget_ms,
+            aggregator=self._aggregators[planned.modality],
+            cost_of=planned.serving.cost_of,
+        )
+
+    def _fuse(self, answered: Sequence[ModalityResult]) -> AggregatedPrediction | None:
+        predictions = [r.prediction for r in answered if r.prediction is not None]
+        if len(predictions) <= 1:
+            return predictions[0] if predictions else None
+        # Each modality's fused answer is one voter in the cross-modality fusion.
+        voters = [
+            MemberPrediction(r.modality, p.probabilities, p.predicted_class, p.confidence)
+            for r, p in zip(answered, predictions, strict=True)
+        ]
+        return self._fusion.aggregate(voters)
+
+    def _record(self, response: InferResponse, results: Sequence[ModalityResult]) -> None:
+        self._stats.served(
+            response.consumer, response.algorithm, response.status, response.timings_ms.total, response.deadline_missed
+        )
+        if response.predicted_class is not None:
+            self._feedback.remember(
+                ServedPrediction(
+                    response.request_id,
+                    self._strategy_of(results),
+                    response.predicted_class,
+                    tuple((p.model, p.predicted_class) for r in results for p in r.predictions),
+                    consumer=response.consumer,
+                    algorithm=response.algorithm,
+                )
+            )
+        submit_all(self.sink, request_reports(self, response, results))
+
+    def _strategy_of(self, results: Sequence[ModalityResult]) -> str:
+        answered = [r.modality for r in results if r.prediction is not None]
+        return self.pipeline.fusion if len(answered) > 1 else self.pipeline.modality(answered[0]).aggregation
+
+    # --- feedback ---------------------------------------------------------------------------------------
+
+    def feedback(self, request_id: str, true_class: int) -> bool:
+        """Join a label to the prediction served for `request_id`; returns whether it was right.
+        NotFound for an unknown or expired id, Conflict for a second label."""
+        record = self._feedback.record(request_id, true_class)
+        served = record.served
+        members = {model: predicted == true_class for model, predicted in served.member_classes}
+        self._stats.labelled(served.consumer, served.algorithm, record.correct, members)
+        submit_all(self.sink, [feedback_report(self, served.consumer, request_id, true_class)])
+        return record.correct
