@@ -12,6 +12,7 @@ import typer
 from rohe import __version__
 from rohe.cli import demo, deploy, observation, orchestration, start
 from rohe.cli.errors import handle_errors
+from rohe.serving.loadgen import loadgen_command
 from rohe.serving.profiling import profile_command
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(observation.app, name="observation")
 start.app.command("observation-service")(observation.observation_service_command)
 app.command("demo")(demo.demo)
 app.command("profile")(handle_errors(profile_command))
+app.command("loadgen")(handle_errors(loadgen_command))
 
 
 @app.callback()

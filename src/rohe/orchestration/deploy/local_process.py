@@ -20,6 +20,8 @@ _POLL = 0.05
 # Children this Python process started, by pid: polling them through Popen keeps Popen's own bookkeeping
 # right (no "still running" warnings, no zombies), whichever LocalDeployer instance asks.
 _children: dict[int, subprocess.Popen[bytes]] = {}
+# How our children ended (Popen's convention: negative = killed by that signal), for failure reports.
+_exit_codes: dict[int, int] = {}
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -31,6 +33,9 @@ def free_port(preferred: int | None = None) -> int:
         if candidate is None:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As servers bind (uvicorn, http.server): a port whose last owner died and left connections in
+            # TIME_WAIT is free for them, so a restarted replica can keep its address.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", candidate))
             except OSError:
@@ -80,7 +85,8 @@ def is_alive(pid: int, started: float | None) -> bool:
         return False
     child = _children.get(pid)
     if child is not None and child.poll() is not None:
-        del _children[pid]
+        _children.pop(pid, None)  # pop, not del: the supervisor thread may have got here first
+        _exit_codes[pid] = int(child.returncode)
         return False
     try:
         process = psutil.Process(pid)
@@ -94,11 +100,19 @@ def is_alive(pid: int, started: float | None) -> bool:
         return False
 
 
+def exit_code(pid: int) -> int | None:
+    """How a child this process started ended (negative: the signal that killed it); None if unknown."""
+    return _exit_codes.get(pid)
+
+
 def _reap(pid: int) -> None:
     # Only possible for our own children; for others the real parent (or init) reaps them.
     child = _children.pop(pid, None)
     if child is not None:
-        child.poll()
+        # Called for a zombie or a process already gone, so waiting returns at once; unlike poll() it
+        # cannot come back empty-handed when another thread happens to be polling the same child.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _exit_codes[pid] = int(child.wait(timeout=1.0))
         return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
