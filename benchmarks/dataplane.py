@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 from rich.console import Console
@@ -197,10 +198,10 @@ def _error_kinds(run: RunResult) -> dict[str, int]:
 
 async def run(url: str, duration: float) -> list[dict[str, Any]]:
     samples = LabelledSamples((tuple(SAMPLE),), (0,))
-    async with httpx.AsyncClient(
-        timeout=10.0, limits=httpx.Limits(max_connections=1024, max_keepalive_connections=1024)
-    ) as client:
-        generator = LoadGenerator(url, samples, client=client)
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=10.0), connector=aiohttp.TCPConnector(limit=2048, limit_per_host=0)
+    ) as session:
+        generator = LoadGenerator(url, samples, session=session)
         await generator.run(_profile(50, 1.0))  # warm connections and code paths; not reported
         rows = []
         for rate in RATES:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 
-import httpx
+import aiohttp
 from pydantic import ValidationError
 
 from rohe.core.errors import InvalidInput, Problem
@@ -70,24 +70,34 @@ class _Fatal(Exception):
 
 
 class FanoutClient:
-    """Owns one pooled HTTP/1.1 client for all members; use `async with` or call `aclose()`."""
+    """Owns one pooled HTTP/1.1 session for all members; use `async with` or call `aclose()`.
+
+    aiohttp rather than httpx on this path: httpcore's pool re-scans every pooled connection on each request,
+    which cost the gateway ~5 ms of CPU per three-member request; aiohttp's pool does not.
+    The session is created lazily, inside the event loop that will use it.
+    """
 
     def __init__(
         self,
         endpoints: ModelEndpoints,
         *,
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
         max_connections: int = 256,
     ) -> None:
         self.endpoints = endpoints
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            http1=True,
-            http2=False,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            # Per-request timeouts are always set from the deadline; this default only guards misuse.
-            timeout=httpx.Timeout(10.0),
-        )
+        self._owns_session = session is None
+        self._session = session
+        self._max_connections = max_connections
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+                # Per-request timeouts are always set from the deadline; this default only guards misuse.
+                timeout=aiohttp.ClientTimeout(total=10.0),
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
 
     async def __aenter__(self) -> FanoutClient:
         return self
@@ -98,8 +108,8 @@ class FanoutClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        if self._owns_session and self._session is not None:
+            await self._session.close()
 
     async def fan_out(
         self, request_id: str, sample: Sequence[float], members: Sequence[str], deadline_ms: float
@@ -164,7 +174,7 @@ class FanoutClient:
             try:
                 async with asyncio.timeout_at(deadline):
                     response = await self._post(url, payload, remaining)
-            except (TimeoutError, httpx.TimeoutException):
+            except TimeoutError:
                 errors.append(f"{url}: no answer within the deadline")
                 return outcome(MemberStatus.LATE, attempt), None
             except _Retryable as exc:
@@ -184,19 +194,21 @@ class FanoutClient:
 
     async def _post(self, url: str, payload: bytes, remaining: float) -> PredictResponse:
         try:
-            response = await self._client.post(
-                f"{url}/predict", content=payload, headers=_JSON_HEADERS, timeout=remaining
-            )
-        except httpx.TimeoutException:
+            async with self._client().post(
+                f"{url}/predict", data=payload, headers=_JSON_HEADERS, timeout=aiohttp.ClientTimeout(total=remaining)
+            ) as response:
+                status = response.status
+                body = await response.read()
+        except TimeoutError:
             raise
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500:
-            raise _Retryable(f"HTTP {response.status_code}: {response.text[:200]}")
-        if response.status_code >= 400:
-            raise _Fatal(f"HTTP {response.status_code}: {response.text[:200]}")
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}: {body[:200].decode(errors='replace')}")
+        if status >= 400:
+            raise _Fatal(f"HTTP {status}: {body[:200].decode(errors='replace')}")
         try:
-            parsed = PredictResponse.model_validate_json(response.content)
+            parsed = PredictResponse.model_validate_json(body)
         except ValidationError as exc:
             raise _Fatal(f"reply is not a prediction: {exc.errors()[0]['msg']}") from exc
         if len(parsed.predictions) != 1:

@@ -9,13 +9,14 @@ drops, never as a quietly lower offered load.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -51,12 +52,12 @@ class LoadGenerator:
         base_url: str,
         samples: LabelledSamples,
         *,
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
         console: Console | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.samples = samples
-        self._client = client
+        self._session = session
         self.console = console or Console(stderr=True)
 
     async def run(
@@ -64,21 +65,22 @@ class LoadGenerator:
     ) -> RunResult:
         schedule = build_schedule(profile, len(self.samples))
         cap = max(schedule.max_concurrency.values())
-        client = self._client or httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=profile.timeout_s,
+        # aiohttp, not httpx: the generator shares the machine with what it measures, and httpcore's pool costs
+        # milliseconds of CPU per request once hundreds of connections are open.
+        client = self._session or aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=profile.timeout_s),
             # Room for every in-flight request plus its feedback call: the pool must never be the queue.
-            limits=httpx.Limits(max_connections=2 * cap + 4, max_keepalive_connections=2 * cap + 4),
+            connector=aiohttp.TCPConnector(limit=2 * cap + 4, limit_per_host=0),
         )
         try:
             return await self._run(client, profile, schedule, actions, progress)
         finally:
-            if self._client is None:
-                await client.aclose()
+            if self._session is None:
+                await client.close()
 
     async def _run(
         self,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         profile: WorkloadProfile,
         schedule: Schedule,
         actions: Sequence[TimedAction],
@@ -169,7 +171,7 @@ class LoadGenerator:
 
     async def _send(
         self,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         profile: WorkloadProfile,
         planned: PlannedRequest,
         start: float,
@@ -201,8 +203,9 @@ class LoadGenerator:
         }
         requested = planned.algorithm or DEFAULT_ALGORITHM
         try:
-            response = await client.post(f"{self.base_url}/infer", json=body)
-        except httpx.HTTPError as exc:
+            async with client.post(f"{self.base_url}/infer", json=body) as response:
+                status, raw = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             latency = (loop.time() - intended) * 1000
             return RequestResult(
                 **base,
@@ -212,18 +215,18 @@ class LoadGenerator:
                 error=f"{type(exc).__name__}: {exc}"[:300],
             )
         latency = (loop.time() - intended) * 1000
-        result = _from_response(response, base, requested, latency)
+        result = _from_response(status, raw, base, requested, latency)
         if profile.feedback and result.is_answered:
             await self._feedback(client, request_id, label, counters)
         return result
 
-    async def _feedback(self, client: httpx.AsyncClient, request_id: str, label: int, counters: _Counters) -> None:
+    async def _feedback(self, client: aiohttp.ClientSession, request_id: str, label: int, counters: _Counters) -> None:
         try:
-            response = await client.post(
+            async with client.post(
                 f"{self.base_url}/feedback", json={"request_id": request_id, "true_class": label}
-            )
-            ok = response.status_code == 200
-        except httpx.HTTPError:
+            ) as response:
+                ok = response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
             ok = False
         if ok:
             counters.feedback_sent += 1
@@ -235,9 +238,11 @@ def _at(action: TimedAction) -> float:
     return action.at_s
 
 
-def _from_response(response: httpx.Response, base: dict[str, Any], requested: str, latency: float) -> RequestResult:
+def _from_response(
+    http_status: int, raw: bytes, base: dict[str, Any], requested: str, latency: float
+) -> RequestResult:
     try:
-        document = response.json()
+        document = json.loads(raw)
     except ValueError:
         document = None
     if not isinstance(document, dict) or "status" not in document:
@@ -247,8 +252,8 @@ def _from_response(response: httpx.Response, base: dict[str, Any], requested: st
             algorithm=requested,
             status=RequestOutcome.ERROR,
             latency_ms=latency,
-            http_status=response.status_code,
-            error=f"HTTP {response.status_code}: {response.text[:300]}",
+            http_status=http_status,
+            error=f"HTTP {http_status}: {raw[:300].decode(errors='replace')}",
         )
     status = {"ok": RequestOutcome.OK, "partial": RequestOutcome.PARTIAL}.get(
         str(document.get("status")), RequestOutcome.ERROR
@@ -265,7 +270,7 @@ def _from_response(response: httpx.Response, base: dict[str, Any], requested: st
         served_algorithm=str(document["algorithm"]) if document.get("algorithm") else None,
         status=status,
         latency_ms=latency,
-        http_status=response.status_code,
+        http_status=http_status,
         predicted_class=_int(document.get("predicted_class")) if status is not RequestOutcome.ERROR else None,
         confidence=_float(document.get("confidence")),
         deadline_ms=deadline,
@@ -277,7 +282,7 @@ def _from_response(response: httpx.Response, base: dict[str, Any], requested: st
         failed=tuple(document.get("failed") or ()),
         gateway_ms=_float(timings.get("total")) if isinstance(timings, dict) else None,
         fanout_ms=_float(timings.get("fanout")) if isinstance(timings, dict) else None,
-        error=document.get("error") or (None if response.status_code < 400 else f"HTTP {response.status_code}"),
+        error=document.get("error") or (None if http_status < 400 else f"HTTP {http_status}"),
     )
 
 
