@@ -61,6 +61,10 @@ def test_quick_demo_serves_reports_and_cleans_up(workdir: Path) -> None:
     assert (out / "profiles.csv").is_file()
     assert any((out / "manifests").glob("*.yaml"))
     assert "serving demo: per consumer x algorithm" in result.output
+    # The gateway's reports reached the observation agent: windows for both consumers, and a page about them.
+    assert "Observation report: object-classification" in result.output
+    page = (out / "object-classification-report.html").read_text()
+    assert all(consumer in page for consumer in CONSUMERS) and "data:image/png;base64" in page
 
     leftovers = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
     assert [p for p in leftovers if p.status() != psutil.STATUS_ZOMBIE] == []

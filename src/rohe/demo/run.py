@@ -18,6 +18,7 @@ from rich.console import Console
 
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
+from rohe.demo.observe import DemoObservation, finish, observation_report, observe
 from rohe.demo.placement import PlacementOutcome, place_pipeline
 from rohe.demo.profiles import measure_catalog
 from rohe.demo.server import BackgroundServer
@@ -80,6 +81,8 @@ class ExampleStack:
     services: SupervisedServices
     model_services: dict[str, str]  # model -> service serving it
     placement: PlacementOutcome
+    platform: Platform
+    observation: DemoObservation
 
 
 @contextlib.contextmanager
@@ -126,18 +129,32 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
             )
         save_catalog(catalog, out / "profiles.csv")
 
-        contracts = [load_contract(data_file(name)) for name in CONTRACT_FILES]
+        contract_paths = [data_file(name) for name in CONTRACT_FILES]
+        contracts = [load_contract(path) for path in contract_paths]
+        observation = stack.enter_context(
+            observe(platform, spec.application, contract_paths, window_s=2.0 if quick else 5.0)
+        )
         scaler = trained.preprocessor
         modality = spec.modalities[0].name
 
         def standardise(sample: list[float]) -> list[float]:
             return [float(x) for x in preprocess(scaler, np.asarray(sample, dtype=np.float64))[0]]
 
-        gateway = build_gateway(spec, catalog, contracts, endpoints, preprocessors={modality: standardise}, seed=7)
+        gateway = build_gateway(
+            spec,
+            catalog,
+            contracts,
+            endpoints,
+            preprocessors={modality: standardise},
+            seed=7,
+            sink=observation.probe,
+            run=observation.run,
+        )
         server = BackgroundServer(create_gateway_app(gateway)).start()
         stack.callback(server.stop)
         console.print(f"gateway serving {', '.join(gateway.consumers())} on {server.url}")
-        yield ExampleStack(server.url, services, model_services, placement)
+        console.print(f"observation agent for {spec.application}/{observation.run}: reports via the in-process probe")
+        yield ExampleStack(server.url, services, model_services, placement, platform, observation)
 
 
 def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
@@ -176,8 +193,26 @@ def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
                 "killed_service": killed,
             },
         )
-        console.print(f"[green]report in {options.out}[/] (requests.csv, summary.csv/json, plots, manifests)")
+        finish(example.platform, example.observation)
+        observed = observation_report(example.platform, example.observation, options.out)
+        console.print(observed.table)
+        _print_violations(console, example.platform, example.observation)
+        console.print(
+            f"[green]report in {options.out}[/] (requests.csv, summary.csv/json, plots, manifests, "
+            f"{observed.html_path.name if observed.html_path else 'no observation page'})"
+        )
         return DemoOutcome(run, files, gateway_stats)
+
+
+def _print_violations(console: Console, platform: Platform, observation: DemoObservation) -> None:
+    """The first violation of each consumer and clause, with its explanation: what an operator reads first."""
+    seen: set[tuple[str, str]] = set()
+    for violation in platform.observation.store.list_violations(observation.app, observation.run):
+        key = (violation.consumer, violation.clause)
+        if key in seen:
+            continue
+        seen.add(key)
+        console.print(f"  [bold]{violation.consumer}[/] ({violation.action.value}): {violation.explanation}")
 
 
 def _print_failure(console: Console, run: RunResult, service: str, model: str) -> None:

@@ -19,6 +19,13 @@ def contract() -> ConsumerContract:
     })
 
 
+def throughput_contract() -> ConsumerContract:
+    """A contract whose SLO promises a served rate (ROHE's performance_slo.throughput_rps)."""
+    slo = {"contract_id": "tenant-a", "tenant_id": "t", "pipeline_id": "p", "effective_from": "2026-01-01",
+           "performance_slo": {"response_time_p99_ms": 10_000, "throughput_rps": 10, "availability_percent": 1}}
+    return parse_contract({**contract().model_dump(mode="json", exclude_none=True), "slo": slo})
+
+
 def test_slow_stage_is_ranked_first() -> None:
     stages = {"scheduling": latency(2), "preprocessing": latency(400), "fanout": latency(80), "aggregation": latency(1)}
     (violation,) = ContractEvaluator([contract()]).evaluate(window(0, p99=480.0, stages=stages))
@@ -65,7 +72,7 @@ def test_throughput_shortfall_names_late_members_and_saturated_nodes() -> None:
     models = {"m1": ModelStats(requests=30, late=20), "m2": ModelStats(requests=50)}
     resources = {"m1@pi-1": ResourceStats(samples=10, cpu_mean=3.5, cpu_max=3.9, memory_mean=100, memory_max=120),
                  "m2@nuc-1": ResourceStats(samples=10, cpu_mean=0.5, cpu_max=0.9, memory_mean=100, memory_max=120)}
-    evaluator = ContractEvaluator([contract()], capacity={"pi-1": 4, "nuc-1": 8})
+    evaluator = ContractEvaluator([throughput_contract()], capacity={"pi-1": 4, "nuc-1": 8})
     found = evaluator.evaluate(window(0, requests=50, errors=5, models=models, resources=resources))
     (violation,) = [v for v in found if v.metric == "throughput_rps"]
     names = [c.name for c in violation.causes]

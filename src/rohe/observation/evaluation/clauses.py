@@ -210,8 +210,9 @@ def clauses_for(contract: ConsumerContract) -> list[Clause]:
 
 
 def _clauses_from_selection_contract(contract: ConsumerContract) -> list[Clause]:
-    clauses = [Clause("required_throughput", _BUILTINS["throughput_rps"], Comparison.GE,
-                      contract.required_throughput)]
+    # `required_throughput` sizes the replicas the ensemble needs; it is capacity, not a rate the consumer
+    # promises to send, so judging the observed rate against it would flag every quiet window.
+    clauses: list[Clause] = []
     if contract.deadline_ms is not None:
         clauses.append(Clause("deadline_ms", _BUILTINS["response_time_p99_ms"], Comparison.LE, contract.deadline_ms))
     for i, constraint in enumerate(contract.constraints):

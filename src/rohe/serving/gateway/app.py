@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -30,8 +32,18 @@ def _problem_body(exc: RoheError) -> dict[str, Any]:
 
 
 def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> FastAPI:
-    """The app serves `gateway`; the caller owns it (and closes it with `await gateway.aclose()`)."""
+    """The app serves `gateway`. On shutdown it closes the gateway's pooled connections, which belong to the
+    server's event loop; the gateway stays usable and opens a new pool on its next request."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"rohe serving gateway: {gateway.app}",
         version=__version__,
         description="Per-request ensemble scheduling over the pipeline's model services.",
