@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,10 @@ from rohe.api.app import create_app
 from rohe.api.security import check_bind
 from rohe.cli.errors import handle_errors
 from rohe.core.config import load_settings
+from rohe.observation.embedded import observed_run
+from rohe.platform import Platform
 from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
+from rohe.serving.pipeline import load_pipeline
 
 app = typer.Typer(help="Start a rohe service.", no_args_is_help=True)
 
@@ -51,18 +56,44 @@ def serving_service(
     ] = None,
     host: Annotated[str, typer.Option(help="bind address; beyond loopback only with api.token set")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 5020,
+    observe: Annotated[
+        bool,
+        typer.Option(
+            help="report every request to observation (transport from settings; with inproc, the agent judging "
+            "the contracts runs in this process and stores windows and violations in the local store)"
+        ),
+    ] = True,
+    window: Annotated[float, typer.Option(help="observation window in seconds (inproc agent)", min=0.1)] = 10.0,
 ) -> None:
     """Serve a pipeline's models through the serving gateway (POST /infer, /feedback; docs at /docs)."""
     settings = load_settings()
     check_bind(host, settings.api.token)
-    gateway = build_gateway(
-        pipeline,
-        profiles,
-        contracts,
-        parse_endpoint_options(endpoint),
-        default_algorithm=algorithm,
-        plugins=plugin or (),
-        run=run,
-        max_in_flight=max_in_flight,
-    )
-    uvicorn.run(create_gateway_app(gateway, settings.api.token), host=host, port=port, log_level="info")
+    spec = load_pipeline(pipeline)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; turned into SystemExit here, it unwinds
+    # the stack below, so the probe drains and the agent stores its last window instead of dying mid-flush.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if observe:
+            platform = Platform.open(settings)
+            stack.callback(platform.close)
+            observed = stack.enter_context(
+                observed_run(platform.observation, spec.application, run, contracts, window_s=window)
+            )
+            sink = observed.probe
+        gateway = build_gateway(
+            spec,
+            profiles,
+            contracts,
+            parse_endpoint_options(endpoint),
+            default_algorithm=algorithm,
+            plugins=plugin or (),
+            run=run,
+            max_in_flight=max_in_flight,
+            sink=sink,
+        )
+        uvicorn.run(create_gateway_app(gateway, settings.api.token), host=host, port=port, log_level="info")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
-from rohe.demo.observe import DemoObservation, finish, observation_report, observe
+from rohe.demo.observe import observation_report
 from rohe.demo.placement import PlacementOutcome, place_pipeline
 from rohe.demo.profiles import measure_catalog
 from rohe.demo.server import BackgroundServer
@@ -32,6 +32,7 @@ from rohe.examples.object_classification import (
     object_classification_workload,
     preprocess,
 )
+from rohe.observation.embedded import ObservedRun, finish, observed_run
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.platform import Platform
 from rohe.serving.contracts import load_contract
@@ -82,7 +83,7 @@ class ExampleStack:
     model_services: dict[str, str]  # model -> service serving it
     placement: PlacementOutcome
     platform: Platform
-    observation: DemoObservation
+    observation: ObservedRun
 
 
 @contextlib.contextmanager
@@ -132,7 +133,7 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
         contract_paths = [data_file(name) for name in CONTRACT_FILES]
         contracts = [load_contract(path) for path in contract_paths]
         observation = stack.enter_context(
-            observe(platform, spec.application, contract_paths, window_s=2.0 if quick else 5.0)
+            observed_run(platform.observation, spec.application, "demo", contract_paths, window_s=2.0 if quick else 5.0)
         )
         scaler = trained.preprocessor
         modality = spec.modalities[0].name
@@ -193,7 +194,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
                 "killed_service": killed,
             },
         )
-        finish(example.platform, example.observation)
+        finish(example.platform.observation, example.observation)
         observed = observation_report(example.platform, example.observation, options.out)
         console.print(observed.table)
         _print_violations(console, example.platform, example.observation)
@@ -204,7 +205,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
         return DemoOutcome(run, files, gateway_stats)
 
 
-def _print_violations(console: Console, platform: Platform, observation: DemoObservation) -> None:
+def _print_violations(console: Console, platform: Platform, observation: ObservedRun) -> None:
     """The first violation of each consumer and clause, with its explanation: what an operator reads first."""
     seen: set[tuple[str, str]] = set()
     for violation in platform.observation.store.list_violations(observation.app, observation.run):

@@ -14,6 +14,8 @@ from gateway_farm import Farm, catalog, closed_port_url
 from typer.testing import CliRunner
 
 from rohe.cli.main import app
+from rohe.core.storage import Store
+from rohe.observation.store import ObservationStore
 from rohe.serving.profiles import save_catalog
 
 MODELS = ("logreg", "tree")
@@ -52,7 +54,10 @@ def test_the_service_starts_and_serves_requests(farm: Farm, tmp_path: Path) -> N
     env = {**os.environ, "ROHE_DATA_DIR": str(tmp_path)}
     env.pop("ROHE_API__TOKEN", None)
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("rohe")), *args, *endpoints, "--algorithm", "single-best", "--port", port],
+        [
+            str(Path(sys.executable).with_name("rohe")), *args, *endpoints,
+            "--algorithm", "single-best", "--port", port, "--window", "0.5",
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -69,11 +74,16 @@ def test_the_service_starts_and_serves_requests(farm: Farm, tmp_path: Path) -> N
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             assert time.monotonic() < give_up, "the gateway did not come up"
             time.sleep(0.1)
-        body = httpx.post(f"{url}/infer", json={"consumer": "cam", "input": farm.samples[0].tolist()}).json()
-        assert body["status"] == "ok" and body["algorithm"] == "single-best" and body["answered"] == ["logreg"]
+        for i in range(5):
+            body = httpx.post(f"{url}/infer", json={"consumer": "cam", "input": farm.samples[i].tolist()}).json()
+            assert body["status"] == "ok" and body["algorithm"] == "single-best" and body["answered"] == ["logreg"]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=20)
+    # Observed out of the box: the in-process agent stored the requests' windows in the local store on the way out.
+    with Store(f"sqlite:///{tmp_path / 'rohe.db'}") as store:
+        windows = ObservationStore(store).list_windows("cli-test", "default", consumer="cam")
+    assert sum(w.requests for w in windows) == 5
 
 
 def test_bad_endpoints_and_public_binds_are_refused_with_a_message(farm: Farm, tmp_path: Path) -> None:
