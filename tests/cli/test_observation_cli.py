@@ -187,3 +187,73 @@ def test_commands_against_a_running_service(workdir: Path, server: str) -> None:
     assert code == 2 and "not registered" in out
     code, out = rohe("observation", "list-apps", "--url", f"http://127.0.0.1:{_free_port()}")
     assert code == 2 and "cannot reach" in out
+
+
+def test_foreground_agent_stops_cleanly_on_sigterm(workdir: Path) -> None:
+    """Kubernetes stops a pod with SIGTERM: the agent must flush and record itself stopped, not die."""
+    assert rohe("observation", "register-app", "--app", "shop")[0] == 0
+    conf = write(workdir / "agent.yaml", CONFIG)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                         "--foreground")
+    finally:
+        timer.cancel()
+    assert code == 0 and "running" in out, out
+    code, out = rohe("observation", "agents", "--json")
+    assert [(a["desired"], a["running"]) for a in json_tail(out)] == [("stopped", False)]
+
+
+KUBE_CONFIG = {**CONFIG, "transport": {"kind": "mqtt", "url": "mqtt://mosquitto.rohe:1883"}}
+
+
+def test_agent_for_kubernetes_dry_run_writes_yaml_and_records_nothing(workdir: Path) -> None:
+    conf = write(workdir / "agent.yaml", KUBE_CONFIG)
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                     "--target", "kubernetes", "--dry-run", "--out", str(workdir / "k8s"),
+                     "--database-url", "postgresql+psycopg://rohe@db.rohe/rohe", "--image", "reg.example/rohe:2")
+    assert code == 0, out
+    [written] = sorted((workdir / "k8s").glob("*.yaml"))
+    kinds = {d["kind"]: d for d in yaml.safe_load_all(written.read_text())}
+    assert set(kinds) == {"Namespace", "ConfigMap", "Deployment"}
+    [container] = kinds["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "reg.example/rohe:2" and container["command"][-1] == "--foreground"
+    assert yaml.safe_load(kinds["ConfigMap"]["data"]["agent.yaml"])["transport"]["kind"] == "mqtt"
+    code, out = rohe("observation", "agents", "--json")
+    assert json_tail(out) == [], "a Kubernetes agent is not recorded for the local service to run"
+
+
+def test_agent_for_kubernetes_is_applied_with_a_kubeconfig(workdir: Path) -> None:
+    from orchestration.deploy.fake_kube_api import FakeKubeApi
+
+    api = FakeKubeApi().start()
+    try:
+        kubeconfig = api.write_kubeconfig(workdir / "kubeconfig.yaml")
+        conf = write(workdir / "agent.yaml", KUBE_CONFIG)
+        code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                         "--target", "kubernetes", "--kubeconfig", str(kubeconfig), "--namespace", "edge",
+                         "--secret", "rohe-db")
+        assert code == 0, out
+        assert api.names("deployments", "edge") == {"rohe-agent-shop-default"}
+        assert api.names("configmaps", "edge") == {"rohe-agent-shop-default-conf"}
+    finally:
+        api.stop()
+
+
+def test_agent_for_kubernetes_refuses_bad_input_with_the_field(workdir: Path) -> None:
+    conf = write(workdir / "agent.yaml", {**CONFIG, "transport": {"kind": "inproc"}})
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                     "--target", "kubernetes", "--dry-run", "--database-url", "sqlite:///x.db")
+    assert code == 2 and "transport.kind" in out and "Traceback" not in out, out
+    conf = write(workdir / "agent.yaml", KUBE_CONFIG)
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                     "--target", "kubernetes", "--dry-run")
+    assert code == 2 and "--database-url" in out, out
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                     "--target", "mars")
+    assert code == 2 and "--target" in out, out
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf),
+                     "--target", "kubernetes", "--foreground", "--database-url", "sqlite:///x.db")
+    assert code == 2 and "--foreground" in out, out
+    assert not (workdir / "manifests").exists()

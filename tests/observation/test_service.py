@@ -18,8 +18,9 @@ from rohe.observation.agent import AgentConfig
 from rohe.observation.brokers import MqttTransport
 from rohe.observation.metrics import ALL_CONSUMERS, WindowMetrics
 from rohe.observation.reports import Report, ReportKind, RequestStatus
-from rohe.observation.service import ObservationService, with_credentials
+from rohe.observation.service import ObservationService, silence_after_s, with_credentials
 from rohe.observation.store import ObservationStore
+from rohe.observation.violations import Violation
 
 # Recent, so the retention loop a resumed service starts keeps these windows.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -239,3 +240,52 @@ def test_contracts_in_the_config_turn_windows_into_stored_violations(
     missing = tmp_path / "nope.yaml"
     with pytest.raises(InvalidInput):
         service.start_agent("shop", {**CONFIG, "run": "r1", "contracts": [str(missing)]})
+
+
+STEADY_CONTRACT = """
+contract:
+  contract_id: gold
+  tenant_id: shop-tenant
+  pipeline_id: shop
+  effective_from: "2024-01-01T00:00:00Z"
+  performance_slo: {response_time_p99_ms: 1000.0, throughput_rps: 5.0, availability_percent: 50.0}
+  quality_slo:
+    builtin_metrics:
+      confidence: {operator: ">=", value: 0.5, window: "1s", action_on_violation: alert}
+"""
+
+
+def test_a_consumer_that_goes_silent_is_flagged_within_about_a_window(
+    service: ObservationService, tmp_path: Path
+) -> None:
+    contract = tmp_path / "gold.yaml"
+    contract.write_text(STEADY_CONTRACT)
+    config = {"run": "r1", "windows": [{"size_s": 0.2}], "allowed_lateness_s": 0.0, "idle_close_s": 0.05,
+              "contracts": [str(contract)]}
+    service.register_app("quiet", "r1", "alice")
+    service.start_agent("quiet", config)
+    agent = service.agent("quiet", "r1")
+    parsed = AgentConfig.model_validate({"app": "quiet", **config})
+    after_s = silence_after_s(parsed)
+    # Sending in real time for longer than the silence threshold: a healthy consumer is never called silent.
+    sent_until = time.monotonic() + after_s + 0.5
+    while time.monotonic() < sent_until:
+        now = datetime.now(UTC)
+        agent.ingest([r.model_copy(update={"timestamp": now}) for r in requests("quiet", "r1", 5, start=now)])
+        time.sleep(0.05)
+    assert service.violations("quiet", "r1") == [], "no violation while the consumer sends 100 req/s"
+    stopped_at = time.monotonic()
+    deadline = stopped_at + after_s + 0.2 + 2.0
+    found: list[Violation] = []
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = [v for v in service.violations("quiet", "r1") if v.metric == "throughput_rps"]
+    delay = time.monotonic() - stopped_at
+    assert found, f"no throughput violation {delay:.1f} s after the consumer stopped"
+    [silent] = found
+    assert silent.consumer == "gold" and silent.observed == 0.0
+    assert silent.causes[0].name == "no requests"
+    # The last window ends at most one window after the last report; silence is declared `after_s` later.
+    assert delay <= after_s + 0.2 + 1.0
+    service.stop_agent("quiet")
+    assert [v.metric for v in service.violations("quiet", "r1")] == ["throughput_rps"], "flagged once"

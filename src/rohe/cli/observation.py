@@ -27,6 +27,13 @@ from rohe.cli.observation_backend import EmbeddedObservationBackend, Observation
 from rohe.core.config import TransportKind, load_settings
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document
+from rohe.observation.deploy import (
+    DEFAULT_IMAGE,
+    AgentPod,
+    apply_agent_manifests,
+    build_agent_manifests,
+    write_agent_manifests,
+)
 from rohe.observation.registration import AppRegistration, write_registration
 
 app = typer.Typer(help="Observe running apps: register them, run agents, read windows and violations.",
@@ -121,11 +128,38 @@ def start_observation_agent(
     run: Annotated[str | None, typer.Option("--run", help="run name; default: the config's, else 'default'")] = None,
     url: Url = None,
     foreground: Annotated[
-        bool, typer.Option("--foreground", help="embedded: run the agent here until Ctrl-C")
+        bool, typer.Option("--foreground", help="embedded: run the agent here until Ctrl-C or SIGTERM")
     ] = False,
+    target: Annotated[
+        str, typer.Option("--target", help="local (this process or the service) | kubernetes (its own pod)")
+    ] = "local",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="kubernetes: write YAML to --out, apply nothing")] = False,
+    out: Annotated[Path, typer.Option("--out", help="kubernetes: folder for the YAML")] = Path("manifests"),
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="kubernetes: apply to this cluster")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", help="default: deploy.namespace")] = None,
+    image: Annotated[str, typer.Option("--image", help="kubernetes: container image with rohe")] = DEFAULT_IMAGE,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="kubernetes: the database the pod writes to (no password)")
+    ] = None,
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="kubernetes: Secret loaded as env (ROHE_DATABASE_URL, broker)")
+    ] = None,
+    node: Annotated[str | None, typer.Option("--node", help="kubernetes: pin the agent to this node")] = None,
 ) -> None:
-    """Start the app's observation agent (embedded: record it for `rohe start observation-service`)."""
+    """Start the app's observation agent (embedded: record it for `rohe start observation-service`), or
+    deploy it to Kubernetes with --target kubernetes."""
     config = read_agent_conf(conf, app_name, run)
+    if target == "kubernetes" or dry_run or kubeconfig is not None:
+        for given, option in ((url, "--url"), (foreground, "--foreground")):
+            if given:
+                raise InvalidInput("the agent is meant to run in its own pod",
+                                   [Problem(option, "given with --target kubernetes", f"drop {option}")])
+        pod = AgentPod(image=image, namespace=namespace or load_settings().deploy.namespace,
+                       database_url=database_url, secret=secret, node=node)
+        _deploy_agent(config, pod, dry_run, out, kubeconfig)
+        return
+    if target != "local":
+        raise InvalidInput("unknown target", [Problem("--target", f"'{target}'", "use local or kubernetes")])
     if foreground:
         if url:
             raise InvalidInput("--foreground runs the agent here", [Problem("--url", "given", "drop --url")])
@@ -135,6 +169,17 @@ def start_observation_agent(
         status = b.start_agent(app_name, config)
     where = "running" if status.running else "recorded; `rohe start observation-service` runs it"
     console.print(f"[green]observation agent of {status.app}/{status.run}: {where}[/]", highlight=False)
+
+
+def _deploy_agent(config: dict[str, Any], pod: AgentPod, dry_run: bool, out: Path, kubeconfig: Path | None) -> None:
+    manifests = build_agent_manifests(config, pod)
+    if dry_run:
+        path = write_agent_manifests(manifests, out)
+        console.print(f"[green]wrote {len(manifests)} object(s) to {path}[/]", highlight=False)
+        return
+    config_file = str(kubeconfig) if kubeconfig else load_settings().deploy.kubeconfig
+    report = apply_agent_manifests(manifests, config_file, pod.namespace)
+    console.print(f"[green]applied {', '.join(report.applied)}[/]", highlight=False)
 
 
 @app.command("stop-observation-agent")
@@ -261,14 +306,16 @@ def read_agent_conf(conf: Path, app_name: str, run: str | None) -> dict[str, Any
 def _run_in_foreground(app_name: str, config: dict[str, Any]) -> None:
     b = EmbeddedObservationBackend(load_settings())
     done = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: done.set())
+    # SIGTERM too: Kubernetes stops a pod with it, and stopping flushes open windows and saves the agent state.
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         status = b.service.start_agent(app_name, config)
         console.print(f"[green]observation agent of {status.app}/{status.run} running; Ctrl-C stops it[/]")
         done.wait()
         b.service.stop_agent(status.app, status.run)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         b.close()
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel
@@ -31,6 +31,7 @@ from rohe.observation.store import RUNNING, STOPPED, ObservationStore
 from rohe.observation.violations import Violation
 
 log = logging.getLogger(__name__)
+SILENCE_MARGIN_S = 1.5  # the agent's clock tick plus delivery jitter, beyond a window's expected close
 
 WindowListener = Callable[[WindowMetrics], None]
 
@@ -367,7 +368,42 @@ def _default_agent(config: AgentConfig, store: ObservationStore, listeners: Sequ
         from rohe.observation.evaluation.cdm import contract_window_functions
 
         functions = contract_window_functions(load_contracts(config.contracts).values())
-    return ObservationAgent(config, store, listeners=listeners, window_functions=functions)
+    return ObservationAgent(config, store, listeners=listeners, window_functions=functions,
+                            tickers=silence_tickers(config, listeners))
+
+
+@runtime_checkable
+class SilenceChecker(Protocol):
+    """What the contract evaluator offers for consumers that stopped sending (see ContractEvaluator)."""
+
+    def check_silence(self, now: datetime, after_s: float = ...) -> Sequence[Violation]: ...
+
+
+def silence_after_s(config: AgentConfig) -> float:
+    """How long after a consumer's last window it counts as silent. A sending consumer's next window closes
+    one window length plus the allowed lateness after the last one ended; the margin covers the agent's clock
+    tick (1 s) and delivery, so a healthy consumer is never flagged and a silent one is within about a window."""
+    evaluated = config.windows[0]  # the evaluator judges windows of the first configured kind
+    sizes = [w.size_s for w in config.windows if w.kind is evaluated.kind]
+    return max(sizes) + config.allowed_lateness_s + SILENCE_MARGIN_S
+
+
+class SilenceTicker:
+    """Asks a silence checker, on every agent tick, which consumers went quiet for longer than `after_s`."""
+
+    def __init__(self, checker: SilenceChecker, after_s: float) -> None:
+        self.checker = checker
+        self.after_s = after_s
+
+    def __call__(self, now: datetime) -> None:
+        self.checker.check_silence(now, self.after_s)
+
+
+def silence_tickers(config: AgentConfig, listeners: Sequence[object]) -> list[SilenceTicker]:
+    """A clock tick for every listener that can detect silent consumers (the contract evaluator): the agent
+    emits no window for a consumer that sends nothing, so only the clock can tell that it stopped."""
+    after_s = silence_after_s(config)
+    return [SilenceTicker(listener, after_s) for listener in listeners if isinstance(listener, SilenceChecker)]
 
 
 def _check_plugins(config: AgentConfig) -> None:

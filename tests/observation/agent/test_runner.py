@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -204,3 +205,34 @@ def test_open_windows_stay_within_the_memory_bound() -> None:
         assert agent.stats.open_reports <= 50
     agent.flush()
     assert [w.requests for w in sink.for_consumer(ALL_CONSUMERS)] == [20] * 10, "closed early, nothing lost"
+
+
+def test_tickers_hear_the_clock_after_due_windows_and_a_failing_one_is_counted() -> None:
+    sink = MemorySink()
+    heard: list[tuple[datetime, int]] = []
+
+    def broken(now: datetime) -> None:
+        raise RuntimeError("boom")
+
+    def ticker(now: datetime) -> None:
+        heard.append((now, len(sink.for_consumer(ALL_CONSUMERS))))
+
+    agent = ObservationAgent(_config(idle_close_s=0.01), sink, tickers=[broken, ticker])
+    agent.ingest([request(1, "a")])
+    time.sleep(0.02)
+    moment = datetime.now(UTC)
+    agent.tick(moment)
+    # The idle window was emitted before the tickers ran, so they judge up-to-date windows.
+    assert heard == [(moment, 1)]
+    assert agent.stats.listener_errors == 1
+
+
+def test_the_background_clock_ticks_a_started_agent() -> None:
+    heard: list[datetime] = []
+    agent = ObservationAgent(_config(app=unique("tick"), idle_close_s=0.05), MemorySink(), tickers=[heard.append])
+    agent.start()
+    try:
+        _wait(lambda: len(heard) >= 2, timeout=5)
+    finally:
+        agent.stop()
+    assert all(abs((datetime.now(UTC) - t).total_seconds()) < 5 for t in heard)

@@ -44,6 +44,9 @@ class WindowSink(Protocol):
 
 
 WindowListener = Callable[[WindowMetrics], None]
+# Called with the wall clock on every agent tick (about once a second): what only the clock reveals, such as a
+# consumer that stopped sending and so gets no windows at all.
+Ticker = Callable[[datetime], None]
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class AgentStats:
     feedback_unmatched: int  # ground truth for a request the agent does not remember
     plugin_errors: int
     sink_errors: int
-    listener_errors: int
+    listener_errors: int  # window listeners and tickers that raised
     open_reports: int  # reports held in open windows
 
 
@@ -69,11 +72,14 @@ class ObservationAgent:
         listeners: Sequence[WindowListener] = (),
         transport: Transport | None = None,
         window_functions: Mapping[str, WindowFunction] | None = None,
+        tickers: Sequence[Ticker] = (),
     ) -> None:
-        """`window_functions` add to those named in the config (e.g. a contract's derived metrics)."""
+        """`window_functions` add to those named in the config (e.g. a contract's derived metrics); `tickers` are
+        called with the wall clock on every tick, after windows due by the clock were emitted."""
         self.config = config
         self._sink = sink
         self._listeners = list(listeners)
+        self._tickers = list(tickers)
         self._transport = transport
         parser = load_parser(config)
         self._decode: Decoder = decode_json if parser is None else parser_decoder(parser, config.app)
@@ -90,7 +96,7 @@ class ObservationAgent:
         self._windows = WindowSet(config.windows)
         self._decode_stats = DecodeStats()
         self._received = self._late = self._emitted = 0
-        self._sink_errors = self._listener_errors = 0
+        self._sink_errors = self._listener_errors = self._ticker_errors = 0
         self._last_arrival = time.monotonic()
         self._saved_ids: list[str] = []
         self._ids_saved_at = -math.inf
@@ -175,15 +181,28 @@ class ObservationAgent:
             self._queue(closed)
         self._drain()
 
-    def tick(self) -> None:
-        """Close windows by wall clock once no report arrived for `idle_close_s` (a quiet app still gets windows)."""
+    def tick(self, now: datetime | None = None) -> None:
+        """Close windows by wall clock once no report arrived for `idle_close_s` (a quiet app still gets windows),
+        then call the tickers. The background clock calls it about once a second; tests may call it directly."""
+        moment = now or datetime.now(UTC)
         idle = self.config.idle_close_s
         # With nothing held there is nothing to close, and finalising empty time would only make stragglers late.
-        if idle is None or self._windows.held == 0 or time.monotonic() - self._last_arrival < idle:
-            return
-        with self._lock:
-            self._queue(self._advance_to(to_micros(datetime.now(UTC)) - self._lateness))
-        self._drain()
+        if idle is not None and self._windows.held > 0 and time.monotonic() - self._last_arrival >= idle:
+            with self._lock:
+                self._queue(self._advance_to(to_micros(moment) - self._lateness))
+            self._drain()
+        self._run_tickers(moment)
+
+    def _run_tickers(self, now: datetime) -> None:
+        # Under the emit lock: tickers usually share state with listeners (the contract evaluator's history),
+        # and listeners run under it too, so the two never interleave.
+        with self._emit_lock:
+            for ticker in self._tickers:
+                try:
+                    ticker(now)
+                except Exception:  # like a listener: one faulty ticker must not stop the clock
+                    self._ticker_errors += 1
+                    log.exception("agent %s: ticker %r failed", self.config.app, ticker)
 
     @property
     def stats(self) -> AgentStats:
@@ -198,7 +217,7 @@ class ObservationAgent:
                 feedback_unmatched=self._aggregator.unmatched_feedback,
                 plugin_errors=self._aggregator.function_errors,
                 sink_errors=self._sink_errors,
-                listener_errors=self._listener_errors,
+                listener_errors=self._listener_errors + self._ticker_errors,
                 open_reports=self._windows.held,
             )
 

@@ -94,8 +94,9 @@ class KubernetesDeployer:
     def close(self) -> None:
         self._api.close()
 
-    def apply(self, manifests: Sequence[dict[str, Any]]) -> ApplyReport:
-        """Apply every manifest (field manager `rohe`, conflicts forced), then prune rohe's leftovers.
+    def apply(self, manifests: Sequence[dict[str, Any]], *, prune: bool = True) -> ApplyReport:
+        """Apply every manifest (field manager `rohe`, conflicts forced), then prune rohe's leftovers unless
+        `prune` is false (a partial set, such as one observation agent, must not delete the rest).
 
         Applying unchanged manifests again changes nothing on the server: apply is declarative.
         """
@@ -110,7 +111,7 @@ class KubernetesDeployer:
             self._call("PATCH", path, key, "apply", query=query, body=obj, content_type=APPLY_PATCH)
             report.applied.append(key)
             wanted.add(key)
-        report.pruned = self._prune(wanted)
+        report.pruned = self._prune(wanted) if prune else []
         return report
 
     def _checked(self, manifests: Sequence[dict[str, Any]]) -> list[tuple[_Kind, dict[str, Any]]]:
