@@ -18,9 +18,10 @@ from rohe.observation.agent import AgentConfig
 from rohe.observation.brokers import MqttTransport
 from rohe.observation.metrics import ALL_CONSUMERS, WindowMetrics
 from rohe.observation.reports import Report, ReportKind, RequestStatus
-from rohe.observation.service import ObservationService, silence_after_s, with_credentials
+from rohe.observation.service import ObservationService, with_credentials
 from rohe.observation.store import ObservationStore
 from rohe.observation.violations import Violation
+from rohe.observation.wiring import silence_after_s
 
 # Recent, so the retention loop a resumed service starts keeps these windows.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

@@ -7,20 +7,18 @@ threads but keeps that wish, `stop_agent` changes it. A retention loop purges ol
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from rohe.core.config import ObservationSettings, TransportKind
 from rohe.core.errors import InvalidInput, NotFound, Problem
-from rohe.observation.agent import AgentConfig, ObservationAgent
+from rohe.observation.agent import AgentConfig
 from rohe.observation.agent.config import TransportConfig, agent_config_from_dict
 from rohe.observation.agent.plugins import load_parser, load_window_functions
 from rohe.observation.exporter import WindowExporter
@@ -28,10 +26,11 @@ from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration, build_registration, write_registration
 from rohe.observation.reports import Report
 from rohe.observation.store import RUNNING, STOPPED, ObservationStore
+from rohe.observation.transports import url_with_credentials
 from rohe.observation.violations import Violation
+from rohe.observation.wiring import default_agent, default_listeners
 
 log = logging.getLogger(__name__)
-SILENCE_MARGIN_S = 1.5  # the agent's clock tick plus delivery jitter, beyond a window's expected close
 
 WindowListener = Callable[[WindowMetrics], None]
 
@@ -72,7 +71,7 @@ class ObservationService:
     ) -> None:
         self.store = store
         self.settings = settings or ObservationSettings()
-        self._agent_factory = agent_factory or _default_agent
+        self._agent_factory = agent_factory or default_agent
         self._listener_factory = listener_factory or default_listeners
         # The Prometheus exporter of this process hears every agent's windows and reads its counters.
         self.exporter = exporter
@@ -322,88 +321,12 @@ class ObservationService:
 
 def with_credentials(config: AgentConfig, credentials_env: str | None) -> AgentConfig:
     """The config with the broker secret from `credentials_env` put into its URL, for this process only: the
-    stored config and registration never hold it. The variable holds `user:password` or the whole broker URL
-    (the same convention as the probes' transports)."""
+    stored config and registration never hold it (same convention as the probes' transports)."""
     url = config.transport.resolved_url()
     if not credentials_env or url is None:
         return config
-    secret = os.environ.get(credentials_env)
-    if not secret:
-        raise InvalidInput("broker credentials missing", [Problem(
-            "credentials_env", f"environment variable {credentials_env} is not set",
-            "export it as 'user:password' or as the whole broker URL")])
-    if "://" in secret:
-        url = secret
-    elif ":" not in secret:
-        raise InvalidInput("broker credentials malformed", [Problem(
-            "credentials_env", f"{credentials_env} must hold 'user:password' or a broker URL", "fix its value")])
-    else:
-        user, _, password = secret.partition(":")
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        url = urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
-    transport = config.transport.model_copy(update={"url": url})
+    transport = config.transport.model_copy(update={"url": url_with_credentials(url, credentials_env)})
     return config.model_copy(update={"transport": transport})
-
-
-def default_listeners(config: AgentConfig, store: ObservationStore) -> list[WindowListener]:
-    """The contract evaluator when the config lists contracts: it saves violations into `store` and acts on
-    them (webhook alerts, gateway degrade/reroute) as the config's `actions` say."""
-    if not config.contracts:
-        return []
-    # Imported here: evaluation pulls in the serving contracts, which agents without contracts never need.
-    from rohe.observation.evaluation.wiring import evaluation_for
-
-    token = os.environ.get(config.actions.gateway_token_env) if config.actions.gateway_token_env else None
-    evaluator: WindowListener = evaluation_for(config, store, token=token).evaluator
-    return [evaluator]
-
-
-def _default_agent(config: AgentConfig, store: ObservationStore, listeners: Sequence[WindowListener]) -> RunningAgent:
-    functions = {}
-    if config.contracts:
-        # The contracts' derived metrics (cdm_definitions) are computed by the agent, per window, from the raw
-        # reports; the evaluator then judges them like any other metric.
-        from rohe.observation.evaluation import load_contracts
-        from rohe.observation.evaluation.cdm import contract_window_functions
-
-        functions = contract_window_functions(load_contracts(config.contracts).values())
-    return ObservationAgent(config, store, listeners=listeners, window_functions=functions,
-                            tickers=silence_tickers(config, listeners))
-
-
-@runtime_checkable
-class SilenceChecker(Protocol):
-    """What the contract evaluator offers for consumers that stopped sending (see ContractEvaluator)."""
-
-    def check_silence(self, now: datetime, after_s: float = ...) -> Sequence[Violation]: ...
-
-
-def silence_after_s(config: AgentConfig) -> float:
-    """How long after a consumer's last window it counts as silent. A sending consumer's next window closes
-    one window length plus the allowed lateness after the last one ended; the margin covers the agent's clock
-    tick (1 s) and delivery, so a healthy consumer is never flagged and a silent one is within about a window."""
-    evaluated = config.windows[0]  # the evaluator judges windows of the first configured kind
-    sizes = [w.size_s for w in config.windows if w.kind is evaluated.kind]
-    return max(sizes) + config.allowed_lateness_s + SILENCE_MARGIN_S
-
-
-class SilenceTicker:
-    """Asks a silence checker, on every agent tick, which consumers went quiet for longer than `after_s`."""
-
-    def __init__(self, checker: SilenceChecker, after_s: float) -> None:
-        self.checker = checker
-        self.after_s = after_s
-
-    def __call__(self, now: datetime) -> None:
-        self.checker.check_silence(now, self.after_s)
-
-
-def silence_tickers(config: AgentConfig, listeners: Sequence[object]) -> list[SilenceTicker]:
-    """A clock tick for every listener that can detect silent consumers (the contract evaluator): the agent
-    emits no window for a consumer that sends nothing, so only the clock can tell that it stopped."""
-    after_s = silence_after_s(config)
-    return [SilenceTicker(listener, after_s) for listener in listeners if isinstance(listener, SilenceChecker)]
 
 
 def _check_plugins(config: AgentConfig) -> None:

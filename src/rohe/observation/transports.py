@@ -9,7 +9,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncGenerator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from rohe.core.errors import InvalidInput, Problem
 from rohe.observation.reports import DecodeStats, Report, decode_batch
@@ -178,7 +178,7 @@ def make_transport(kind: str, app: str, run: str, *, url: str | None = None, cha
         return shared_in_process(channel or channel_name(app, run, "."))
     from rohe.observation import brokers  # brokers imports this module; importing here avoids the cycle
 
-    address = _with_credentials(url or _DEFAULT_URLS[kind], credentials_env)
+    address = url_with_credentials(url or _DEFAULT_URLS[kind], credentials_env)
     if kind == "mqtt":
         return brokers.MqttTransport.from_url(app, run, address, channel=channel, session=subscriber)
     if kind == "amqp":
@@ -188,7 +188,9 @@ def make_transport(kind: str, app: str, run: str, *, url: str | None = None, cha
     return brokers.JetStreamTransport(app, run, address, channel=channel, durable=subscriber)
 
 
-def _with_credentials(url: str, credentials_env: str | None) -> str:
+def url_with_credentials(url: str, credentials_env: str | None) -> str:
+    """`url` with the broker secret the variable `credentials_env` holds: `user:password` (URL-quoted into the
+    address) or a whole broker URL (used instead). Only the variable's name is ever stored."""
     if not credentials_env:
         return url
     secret = os.environ.get(credentials_env)
@@ -201,6 +203,7 @@ def _with_credentials(url: str, credentials_env: str | None) -> str:
     if ":" not in secret:
         raise InvalidInput("broker credentials malformed", [Problem(
             "credentials_env", f"{credentials_env} must hold 'user:password' or a broker URL", "fix its value")])
+    user, _, password = secret.partition(":")
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{secret}@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
