@@ -113,13 +113,17 @@ _replicas = TypeAdapter(list[Replica])
 _plan = TypeAdapter(Plan)
 
 
-class RemoteBackend:
-    """Talks to `rohe start orchestration-service` over HTTP."""
+class HttpBackend:
+    """The HTTP side every remote CLI backend shares: one client under the service's route prefix, and a
+    clear error (never a traceback) when the service is down or answers 4xx/5xx."""
+
+    prefix = ""
+    start_command = "rohe start orchestration-service"
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
-        self.client = httpx.Client(base_url=self.url + "/orchestration", headers=headers, timeout=timeout)
+        self.client = httpx.Client(base_url=self.url + self.prefix, headers=headers, timeout=timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -127,11 +131,17 @@ class RemoteBackend:
         except httpx.HTTPError as exc:
             raise RoheError(
                 f"cannot reach the rohe service at {self.url}: {exc}",
-                [Problem("--url", "no answer", "start it with `rohe start orchestration-service` or fix --url")],
+                [Problem("--url", "no answer", f"start it with `{self.start_command}` or fix --url")],
             ) from None
         if response.is_success:
             return response.json()
         raise error_from_response(response)
+
+
+class RemoteBackend(HttpBackend):
+    """Talks to `rohe start orchestration-service` over HTTP."""
+
+    prefix = "/orchestration"
 
     def add_nodes(self, document: Any, source: str) -> list[str]:
         added: list[str] = self._call("POST", "/nodes", json=document)["added"]

@@ -16,12 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from rohe.api.app import create_app
-from rohe.api.security import check_bind
 from rohe.cli.errors import handle_errors
 from rohe.cli.observation_backend import EmbeddedObservationBackend, ObservationBackend, open_observation_backend
 from rohe.core.config import TransportKind, load_settings
@@ -336,17 +333,3 @@ def _apps_table(apps: list[AppRegistration]) -> Table:
     for a in apps:
         table.add_row(a.app, a.run, a.user, a.probe.transport.kind, a.probe.transport.channel, str(a.app_id))
     return table
-
-
-@handle_errors
-def observation_service_command(
-    host: Annotated[str | None, typer.Option(help="bind address; default api.host (127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="port; default api.port (5010)")] = None,
-) -> None:
-    """Serve the observation API (and the rest of rohe's API); recorded agents resume, retention runs."""
-    settings = load_settings()
-    host = host or settings.api.host
-    port = port or settings.api.port
-    check_bind(host, settings.api.token)
-    settings.ensure_data_dir()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

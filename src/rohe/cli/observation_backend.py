@@ -9,12 +9,10 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import httpx
 from pydantic import TypeAdapter
 
-from rohe.cli.backend import error_from_response
+from rohe.cli.backend import HttpBackend
 from rohe.core.config import Settings, TransportKind
-from rohe.core.errors import Problem, RoheError
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
 from rohe.observation.service import AgentStatus
@@ -89,27 +87,12 @@ _windows = TypeAdapter(list[WindowMetrics])
 _violations = TypeAdapter(list[Violation])
 
 
-class RemoteObservationBackend:
+class RemoteObservationBackend(HttpBackend):
     """Talks to `rohe start observation-service` (or any rohe API process) over HTTP."""
 
     embedded = False
-
-    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.url = url.rstrip("/")
-        self.client = httpx.Client(base_url=self.url + "/observation", headers=headers, timeout=timeout)
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RoheError(
-                f"cannot reach the rohe service at {self.url}: {exc}",
-                [Problem("--url", "no answer", "start it with `rohe start observation-service` or fix --url")],
-            ) from None
-        if response.is_success:
-            return response.json()
-        raise error_from_response(response)
+    prefix = "/observation"
+    start_command = "rohe start observation-service"
 
     def register_app(
         self, app: str, run: str, user: str, app_url: str | None, transport: TransportKind | None,

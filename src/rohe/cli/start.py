@@ -22,13 +22,27 @@ from rohe.serving.pipeline import load_pipeline
 app = typer.Typer(help="Start a rohe service.", no_args_is_help=True)
 
 
+HostOption = Annotated[str | None, typer.Option(help="bind address; default api.host (127.0.0.1)")]
+PortOption = Annotated[int | None, typer.Option(help="port; default api.port (5010)")]
+
+
 @app.command("orchestration-service")
 @handle_errors
-def orchestration_service(
-    host: Annotated[str | None, typer.Option(help="bind address; default api.host (127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="port; default api.port (5010)")] = None,
-) -> None:
-    """Serve the orchestration API (OpenAPI docs at /docs); the agent resumes if it was running."""
+def orchestration_service(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve rohe's API (orchestration and observation; OpenAPI docs at /docs); agents resume where they were."""
+    _serve_api(host, port)
+
+
+@app.command("observation-service")
+@handle_errors
+def observation_service(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve rohe's API (the same process as orchestration-service): recorded observation agents resume,
+    retention runs, /observation/metrics exposes the windows to Prometheus."""
+    _serve_api(host, port)
+
+
+def _serve_api(host: str | None, port: int | None) -> None:
+    # One API process serves every service of an installation: they share one store and one token.
     settings = load_settings()
     host = host or settings.api.host
     port = port or settings.api.port

@@ -16,12 +16,12 @@ import httpx
 import numpy as np
 from rich.console import Console
 
+from rohe.core.background_server import BackgroundServer
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.demo.observe import observation_report
 from rohe.demo.placement import PlacementOutcome, place_pipeline
 from rohe.demo.profiles import measure_catalog
-from rohe.demo.server import BackgroundServer
 from rohe.demo.services import SupervisedServices, timeline
 from rohe.demo.workload import KILLED_MODEL, demo_workload
 from rohe.examples.object_classification import (

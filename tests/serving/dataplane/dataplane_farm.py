@@ -3,48 +3,22 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import uvicorn
 from numpy.typing import NDArray
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
+from rohe.core.background_server import BackgroundServer
 from rohe.serving.model_service import create_model_app, from_callable, from_sklearn
 
 SLOW_SECONDS = 1.5
-
-
-class _ThreadedServer:
-    def __init__(self, app: Any) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, log_level="critical", access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        give_up = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > give_up or not self._thread.is_alive():
-                raise RuntimeError(f"model service at {self.url} did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._socket.close()
 
 
 @dataclass
@@ -86,7 +60,7 @@ def serve_farm() -> Iterator[ModelFarm]:
     apps["slow"] = create_model_app(from_callable("slow", slow, classes, 64))
     apps["broken"] = create_model_app(from_callable("broken", broken, classes, 64))
     apps["broken-2"] = create_model_app(from_callable("broken", broken, classes, 64))
-    servers = {name: _ThreadedServer(app) for name, app in apps.items()}
+    servers = {name: BackgroundServer(app, log_level="critical") for name, app in apps.items()}
     try:
         for server in servers.values():
             server.start()

@@ -12,7 +12,6 @@ Models (all over the 10 digit classes):
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +20,13 @@ from typing import Any
 
 import httpx
 import numpy as np
-import uvicorn
 from numpy.typing import NDArray
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
+from rohe.core.background_server import BackgroundServer
 from rohe.serving.model_service import create_model_app, from_callable, from_sklearn
 from rohe.serving.pipeline import PipelineSpec, parse_pipeline
 from rohe.serving.profiles import ModelProfile, ProfileCatalog
@@ -37,31 +36,8 @@ CLASSES = list(range(10))
 DIGIT_MODELS = ("logreg", "tree", "bayes", "sure", "unsure", "slow", "broken")
 
 
-class ThreadedServer:
-    """A uvicorn server on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="critical", access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
-
-    def start(self) -> ThreadedServer:
-        self._thread.start()
-        give_up = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > give_up or not self._thread.is_alive():
-                raise RuntimeError(f"server at {self.url} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._socket.close()
+def ThreadedServer(app: Any) -> BackgroundServer:
+    return BackgroundServer(app, log_level="critical")
 
 
 def series_features(sample: list[float]) -> list[float]:
