@@ -29,7 +29,7 @@ from rohe.demo.workload import CONSUMERS
 from rohe.serving.loadgen import example_samples, parse_workload_profile, run_workload
 from rohe.serving.report import summary_table
 
-ALGORITHMS = ("adaptive", "dream", "llf", "single-best", "all-models", "random", "oracle")
+ALGORITHMS = ("adaptive", "rohe-ensemble", "dream", "llf", "single-best", "all-models", "random", "oracle")
 RATE = 8.0  # requests/s over both consumers: inside what two shared cores serve
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 

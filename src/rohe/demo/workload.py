@@ -9,7 +9,7 @@ from rohe.serving.loadgen import WorkloadProfile, parse_workload_profile
 
 CONSUMERS = ("accuracy-first", "fast-and-cheap")
 # adaptive is also the gateway's default; single-best and all-models are the baselines either side of it.
-ALGORITHMS: tuple[str, ...] = ("adaptive", "single-best", "all-models", "dream", "llf")
+ALGORITHMS: tuple[str, ...] = ("adaptive", "rohe-ensemble", "single-best", "all-models", "dream", "llf")
 KILLED_MODEL = "random-forest"
 
 

@@ -132,6 +132,7 @@ def profile(model: str, p50: float, p99: float, accuracy: float, cost: float, **
         node_type="local",
         latency_p50_ms=p50,
         latency_p99_ms=p99,
+        throughput_rps=100.0,  # rohe-ensemble sizes replicas from it
         accuracy=accuracy,
         cost_per_request=cost,
         class_accuracy=per_class,

@@ -13,6 +13,7 @@ from rohe.core.errors import NotFound
 from rohe.serving.dataplane import ModelEndpoints
 from rohe.serving.gateway import ServingGateway
 from rohe.serving.scheduling import available_schedulers
+from rohe.serving.selection.algorithms import RoheEnsemble
 
 MODELS = ("logreg", "tree", "bayes")
 
@@ -45,10 +46,14 @@ def expected_members(algorithm: str) -> list[str]:
         "dream": sorted(most_accurate[:2], key=lambda m: -p99[m]),  # the slower one is the more urgent
         "llf": sorted(MODELS, key=lambda m: -p99[m])[:2],  # least laxity = largest p99 first
         "oracle": sorted(MODELS, key=lambda m: -BASE_PROFILES[m].class_accuracy[3])[:2],
+        # The published per-consumer search, whose equality with plain enumeration is tested in tests/serving.
+        "rohe-ensemble": [m.model for m in RoheEnsemble().search(contract(), catalog(*MODELS)).members],
     }[algorithm]
 
 
-@pytest.mark.parametrize("algorithm", ["adaptive", "single-best", "fastest", "all-models", "dream", "llf", "oracle"])
+@pytest.mark.parametrize(
+    "algorithm", ["adaptive", "single-best", "fastest", "all-models", "dream", "llf", "oracle", "rohe-ensemble"]
+)
 def test_each_algorithm_dispatches_its_own_members_over_http(farm: Farm, algorithm: str) -> None:
     g = gateway(farm)
     sample = farm.samples[11]

@@ -17,9 +17,11 @@ from rohe.serving.scheduling import (
     LeastLaxityFirst,
     Oracle,
     RandomSubset,
+    SelectedEnsemble,
     SingleBest,
     prepare,
 )
+from rohe.serving.selection.algorithms import RoheEnsemble
 
 
 def test_adaptive_starts_with_the_cheapest_minimum_ensemble() -> None:
@@ -150,3 +152,29 @@ def test_unknown_node_type_and_bad_deadline_name_the_field() -> None:
 def test_nothing_feasible_gives_an_empty_phase0() -> None:
     assert Dream().plan(request(prepared(), 1)).members == []
     assert Adaptive().plan(request(prepared(), 1)).members == []
+
+
+def measured_zoo() -> ProfileCatalog:
+    """The zoo with throughput measured, which rohe-ensemble needs to size replicas."""
+    return ProfileCatalog.of(p.model_copy(update={"throughput_rps": 100.0}) for p in zoo().profiles)
+
+
+def test_rohe_ensemble_serves_the_searched_ensemble_and_drops_late_members() -> None:
+    consumer = prepare(contract(2, 3), measured_zoo())
+    chosen = [m.model for m in RoheEnsemble().search(consumer.contract, consumer.catalog).members]
+    scheduler = SelectedEnsemble()
+    assert scheduler.name == "rohe-ensemble"
+    assert scheduler.plan(request(consumer, 1_000)).members == chosen
+    # Chosen once per consumer, not per request.
+    assert list(consumer.precomputed) == [("rohe-ensemble", None)]
+    tight = min((consumer.catalog.profile(m, "gpu") or profile(m, 0, math.inf, 0)).latency_p99_ms or math.inf
+                for m in chosen)
+    fits = scheduler.plan(request(consumer, tight)).members
+    assert fits and set(fits) < set(chosen)
+
+
+def test_rohe_ensemble_without_a_feasible_ensemble_plans_nothing() -> None:
+    impossible = prepare(
+        contract(1, 1, constraints=[{"metric": "accuracy", "aggregate": "max", "min": 0.99}]), measured_zoo()
+    )
+    assert SelectedEnsemble().plan(request(impossible, 1_000)).members == []

@@ -15,6 +15,7 @@ from rohe.serving.scheduling.base import (
 )
 from rohe.serving.scheduling.baselines import AllModels, Fastest, Oracle, RandomSubset, SingleBest
 from rohe.serving.scheduling.registry import ENTRY_POINT_GROUP, available_schedulers, get_scheduler
+from rohe.serving.scheduling.selected import SelectedEnsemble
 
 __all__ = [
     "DEFAULT_CONFIDENCE_THRESHOLD",
@@ -34,6 +35,7 @@ __all__ = [
     "RandomSubset",
     "RequestContext",
     "RequestScheduler",
+    "SelectedEnsemble",
     "SingleBest",
     "available_schedulers",
     "budgets",

@@ -51,6 +51,8 @@ class PreparedConsumer:
     confidence_threshold: float
     class_position: dict[int, int]
     _views: dict[tuple[str, ...] | None, ModelView] = field(default_factory=dict, repr=False)
+    # What a scheduler derives once per consumer (e.g. the rohe-ensemble choice), keyed by the scheduler.
+    precomputed: dict[tuple[str, tuple[str, ...] | None], tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def ensemble_min(self) -> int:

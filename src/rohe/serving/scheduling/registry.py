@@ -13,12 +13,15 @@ from rohe.core.plugins import import_dotted
 from rohe.serving.scheduling.algorithms import Adaptive, Dream, LeastLaxityFirst
 from rohe.serving.scheduling.base import RequestScheduler
 from rohe.serving.scheduling.baselines import AllModels, Fastest, Oracle, RandomSubset, SingleBest
+from rohe.serving.scheduling.selected import SelectedEnsemble
 
 ENTRY_POINT_GROUP = "rohe.scheduling"
 
 _BUILTINS: dict[str, Callable[[], RequestScheduler]] = {
     cls.name: cls for cls in (Adaptive, Dream, LeastLaxityFirst, SingleBest, Fastest, AllModels, RandomSubset, Oracle)
 }
+# The published per-consumer selection, served request by request (see scheduling/selected.py).
+_BUILTINS["rohe-ensemble"] = SelectedEnsemble
 
 
 def available_schedulers() -> list[str]:
