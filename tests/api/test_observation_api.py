@@ -1,4 +1,5 @@
-"""The observation routes: registration, agents, windows, violations, /metrics, 4xx details, tokens, restarts."""
+"""The observation routes: registration, agents, windows, violations, incidents, /metrics, 4xx details, tokens,
+restarts."""
 
 from __future__ import annotations
 
@@ -106,6 +107,39 @@ def test_violations_route_returns_stored_violations(settings: Settings) -> None:
             assert client.get("/observation/apps/shop/violations", params={"run": "other"}).json() == []
     finally:
         platform.close()
+
+
+def slow_after(app: str, count: int, slow_from: int) -> list[dict[str, Any]]:
+    """Requests 0.1 s apart whose latency jumps to 900 ms from request `slow_from` on."""
+    return [
+        Report(app=app, run="default", kind=ReportKind.REQUEST, consumer="gold", request_id=f"s{i}",
+               status=RequestStatus.OK, end_to_end_ms=900.0 if i >= slow_from else 20.0,
+               timestamp=T0 + timedelta(seconds=0.1 * i)).model_dump(mode="json")
+        for i in range(count)
+    ]
+
+
+def test_incidents_of_an_agent_with_quality_rules_over_http(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    rules = [{"name": "slow", "metric": "end_to_end.p99_ms", "operator": ">", "value": 500}]
+    with TestClient(create_app(settings)) as client:
+        client.post("/observation/apps", json={"app": "shop"})
+        bad = client.post("/observation/apps/shop/agent/start",
+                          json={**CONFIG, "quality": {"rules": [{"name": "x", "metric": "nope", "value": 1}]}})
+        assert bad.status_code == 422 and bad.json()["problems"][0]["location"].startswith("quality.rules[0]")
+        started = client.post("/observation/apps/shop/agent/start", json={**CONFIG, "quality": {"rules": rules}})
+        assert started.status_code == 200
+        client.post("/observation/apps/shop/reports", json=slow_after("shop", 25, slow_from=10))
+        client.post("/observation/apps/shop/agent/stop")
+        found = client.get("/observation/apps/shop/incidents", params={"consumer": "gold"}).json()
+        # Windows [1,2) and [2,3) (the last flushed on stop) are slow; [0,1) is not. Rule alerts carry window ends.
+        assert [datetime.fromisoformat(i["window_end"]) for i in found] == [T0 + timedelta(seconds=s) for s in (2, 3)]
+        assert all(i["symptoms"][0]["source"] == "rule" and i["severity"] == "warning" for i in found)
+        assert client.get("/observation/apps/shop/incidents", params={"run": "other"}).json() == []
+        assert client.get("/observation/apps/ghost/incidents").status_code == 404
+        client.post("/observation/apps/shop/agent/start", json={**CONFIG, "quality": {"rules": rules}})
+    with TestClient(create_app(settings)) as second:  # the stored quality section resumes with the agent
+        assert [a["running"] for a in second.get("/observation/agents").json()] == [True]
 
 
 def test_mutating_routes_need_the_token(secured: TestClient) -> None:

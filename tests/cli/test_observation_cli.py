@@ -26,6 +26,7 @@ from rohe.core.storage import Store
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.reports import Report, ReportKind, RequestStatus
 from rohe.observation.store import ObservationStore
+from rohe.quality import RuleAlert, Severity, build_incident
 
 runner = CliRunner()
 CONFIG = {"windows": [{"size_s": 1}], "allowed_lateness_s": 0, "idle_close_s": None}
@@ -134,6 +135,29 @@ def test_windows_and_violations_read_the_local_store(workdir: Path) -> None:
     assert code == 2 and "unknown app" in out
 
 
+def test_incidents_embedded_and_in_the_report(workdir: Path) -> None:
+    alert = RuleAlert("slow", Severity.CRITICAL, "shop", "r1", "gold", "end_to_end.p99_ms", 900.0,
+                      T0 + timedelta(seconds=1), "slow: end_to_end.p99_ms = 900 > 500")
+    incident = build_incident([], [], [], [alert])
+    assert incident is not None
+    with Store(f"sqlite:///{workdir / 'data' / 'rohe.db'}") as store:
+        store.upgrade()
+        ObservationStore(store).save_incidents([incident])
+    code, out = rohe("observation", "incidents", "--app", "shop", "--json")
+    assert code == 0, out
+    assert [i["incident_id"] for i in json_tail(out)] == [str(incident.incident_id)]
+    code, out = rohe("observation", "incidents", "--app", "shop", "--run", "r2", "--json")
+    assert code == 0 and json_tail(out) == []
+    code, out = rohe("observation", "incidents", "--app", "shop")
+    assert code == 0 and "1 incident(s) of shop" in out and "critical" in out
+    code, out = rohe("observation", "report", "--app", "shop", "--out", str(workdir / "reports"))
+    assert code == 0 and "1 incident(s) of shop" in out, out
+    page = (workdir / "reports" / "shop-report.html").read_text()
+    assert "<h2>Incidents (1)</h2>" in page and "slow: end_to_end.p99_ms = 900 &gt; 500" in page
+    code, out = rohe("observation", "incidents", "--app", "nobody")
+    assert code == 2 and "unknown app" in out
+
+
 def test_start_has_an_observation_service_command() -> None:
     code, out = rohe("start", "observation-service", "--help")
     assert code == 0 and "observation" in out
@@ -183,6 +207,22 @@ def test_commands_against_a_running_service(workdir: Path, server: str) -> None:
     assert sum(w["requests"] for w in windows if w["consumer"] == "*") == 15
     code, out = rohe("observation", "violations", "--app", "shop", "--url", server)
     assert code == 0 and "0 violation(s)" in out
+    # The same app with a quality rule (a rules file given relative to the agent config) and a slow second.
+    (workdir / "conf").mkdir()
+    write(workdir / "conf" / "rules.yaml",
+          {"rules": [{"name": "slow", "metric": "end_to_end.p99_ms", "operator": ">", "value": 500}]})
+    conf = write(workdir / "conf" / "agent.yaml", {**CONFIG, "quality": {"rules": "rules.yaml"}})
+    code, out = rohe("observation", "start-observation-agent", "--app", "shop", "--conf", str(conf), "--url", server)
+    assert code == 0 and "running" in out, out
+    slow = [r.model_copy(update={"request_id": f"s{i}", "end_to_end_ms": 800.0,
+                                 "timestamp": r.timestamp + timedelta(seconds=5)}) for i, r in enumerate(batch)]
+    httpx.post(f"{server}/observation/apps/shop/reports", json=[r.model_dump(mode="json") for r in slow], timeout=10)
+    assert rohe("observation", "stop-observation-agent", "--app", "shop", "--url", server)[0] == 0
+    code, out = rohe("observation", "incidents", "--app", "shop", "--url", server, "--json")
+    assert code == 0, out
+    found = json_tail(out)
+    assert {i["consumer"] for i in found} == {"*", "gold"} and len(found) == 4  # two slow windows per stream
+    assert all(i["symptoms"][0]["source"] == "rule" for i in found)
     code, out = rohe("observation", "delete-app", "--app", "ghost", "--url", server)
     assert code == 2 and "not registered" in out
     code, out = rohe("observation", "list-apps", "--url", f"http://127.0.0.1:{_free_port()}")

@@ -1,4 +1,5 @@
-"""ObservationStore on SQLite and PostgreSQL: idempotent upserts, filters, retention, app CRUD, agent state."""
+"""ObservationStore on SQLite and PostgreSQL: idempotent upserts, filters, retention, app CRUD, agent state,
+incidents."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rohe.observation.metrics import LatencyStats, WindowKind, WindowMetrics
 from rohe.observation.registration import build_registration
 from rohe.observation.store import RUNNING, STOPPED, ObservationStore
 from rohe.observation.violations import Cause, CauseKind, Violation
+from rohe.quality import Anomaly, Incident, RuleAlert, Severity, build_incident
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -105,6 +107,40 @@ def test_violations_are_idempotent_by_id_and_keep_their_explanations(obs: Observ
     assert obs.list_violations("shop", run="other") == []
 
 
+def incident(start_s: int, consumer: str = "gold", run: str = "r1") -> Incident:
+    """A violation blaming stage fanout, an anomaly on model m2 and a rule alert, diagnosed."""
+    broken = violation(start_s, run=run).model_copy(update={"consumer": consumer})
+    end = broken.window_end
+    found = Anomaly("shop", run, consumer, "models.m2.latency.p99_ms", "ewma", 700.0, 9.0, broken.window_start, end)
+    alert = RuleAlert("slow", Severity.INFO, "shop", run, consumer, "end_to_end.p99_ms", 11.0, end, "slow: 11 > 10")
+    made = build_incident([broken], [found], [window(start_s, consumer=consumer, run=run)], [alert])
+    assert made is not None
+    return made
+
+
+def test_incidents_round_trip_idempotent_and_filtered(obs: ObservationStore) -> None:
+    late, early, other = incident(10), incident(0, consumer="silver"), incident(0, run="r2")
+    obs.save_incidents([late, early, other])
+    obs.save_incidents([late])  # the same incident again: still one row
+    assert obs.list_incidents("shop") == [early, other, late]  # oldest first
+    assert obs.list_incidents("shop", run="r1") == [early, late]
+    assert obs.list_incidents("shop", consumer="silver") == [early]
+    assert obs.list_incidents("zoo") == []
+    stored = obs.list_incidents("shop", run="r1", consumer="gold")[0]
+    assert [s.source for s in stored.symptoms] == ["violation", "anomaly", "rule"]
+    assert [(c.kind.value, c.name) for c in stored.suspected_causes] == [("stage", "fanout"), ("model", "m2")]
+    assert stored.severity is Severity.CRITICAL and stored.window_end == late.window_end
+
+
+def test_an_llm_narrative_is_not_overwritten_by_a_rediagnosis(obs: ObservationStore) -> None:
+    plain = incident(0)
+    narrated = plain.model_copy(update={"narrative": "Stage fanout is slow.", "narrative_source": "llm"})
+    obs.save_incidents([plain])
+    obs.save_incidents([narrated])  # the narrative arrives: replaces the deterministic text
+    obs.save_incidents([plain])  # the same window diagnosed again (re-emitted): the narrative stays
+    assert obs.list_incidents("shop") == [narrated]
+
+
 def test_app_registration_crud(obs: ObservationStore) -> None:
     first = obs.save_app(build_registration("shop", "r1", "alice", transport="mqtt"))
     assert first.created_at is not None and first.updated_at is not None
@@ -127,15 +163,18 @@ def test_delete_app_keeps_or_drops_metrics(obs: ObservationStore) -> None:
         obs.save_app(build_registration("shop", run, "alice"))
         obs.save_windows([window(0, run=run)])
         obs.save_violations([violation(0, run=run)])
+        obs.save_incidents([incident(0, run=run)])
         obs.save_agent_state("shop", run, {"last_end": "x"})
         obs.set_agent("shop", run, RUNNING, {"app": "shop", "run": run})
     removed = obs.delete_app("shop", "r1", keep_metrics=True)
     assert [a.run for a in removed] == ["r1"]
     assert len(obs.list_windows("shop", run="r1")) == 1 and len(obs.list_violations("shop", run="r1")) == 1
+    assert len(obs.list_incidents("shop", run="r1")) == 1
     assert obs.load_agent_state("shop", "r1") is None
     assert [a[1] for a in obs.list_agents()] == ["r2"]
     obs.delete_app("shop", keep_metrics=False)
     assert obs.list_apps() == [] and obs.list_windows("shop") == [] and obs.list_violations("shop") == []
+    assert obs.list_incidents("shop") == []
     assert not obs.has_data("shop")
     with pytest.raises(NotFound):
         obs.delete_app("shop")

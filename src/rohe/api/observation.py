@@ -1,4 +1,4 @@
-"""Observation routes: app registration, observation agents, stored windows and violations, /metrics."""
+"""Observation routes: app registration, observation agents, stored windows, violations and incidents, /metrics."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rohe.observation.reports import Report
 from rohe.observation.service import AgentStatus, ObservationService
 from rohe.observation.violations import Violation
 from rohe.platform import Platform
+from rohe.quality.diagnosis import Incident
 
 router = APIRouter(prefix="/observation", tags=["observation"])
 mutating = [Depends(require_token)]
@@ -117,6 +118,14 @@ def violations(
     app: str, run: str | None = None, consumer: str | None = None, service: ObservationService = Depends(observation)
 ) -> list[Violation]:
     return service.violations(app, run, consumer)
+
+
+@router.get("/apps/{app}/incidents")
+def incidents(
+    app: str, run: str | None = None, consumer: str | None = None, service: ObservationService = Depends(observation)
+) -> list[Incident]:
+    """Diagnosed incidents (quality tiers: contract violations, rule alerts, anomalies), oldest first."""
+    return service.incidents(app, run, consumer)
 
 
 @router.get("/metrics", response_class=Response)

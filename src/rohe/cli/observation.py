@@ -1,4 +1,5 @@
-"""`rohe observation ...`: register apps, run observation agents, read windows and violations, build reports.
+"""`rohe observation ...`: register apps, run observation agents, read windows, violations and incidents, build
+reports.
 
 Without `--url` the commands work on the local store (embedded mode); agents started there are recorded and
 run by `rohe start observation-service`. With `--url` they talk to a running service.
@@ -33,7 +34,7 @@ from rohe.observation.deploy import (
 )
 from rohe.observation.registration import AppRegistration, write_registration
 
-app = typer.Typer(help="Observe running apps: register them, run agents, read windows and violations.",
+app = typer.Typer(help="Observe running apps: register them, run agents, read windows, violations and incidents.",
                   no_args_is_help=True)
 console = Console()
 
@@ -253,6 +254,20 @@ def violations(app_name: AppName, run: Run = None, url: Url = None, as_json: Jso
     console.print(table)
 
 
+@app.command("incidents")
+@handle_errors
+def incidents(app_name: AppName, run: Run = None, url: Url = None, as_json: Json = False) -> None:
+    """Show diagnosed incidents (rule alerts, anomalies, violations) with suspected causes and narratives."""
+    with backend(url) as b:
+        found = b.incidents(app_name, run)
+    if as_json:
+        _print_json([i.model_dump(mode="json") for i in found])
+        return
+    from rohe.observation.reporting.incidents import incidents_table
+
+    console.print(incidents_table(app_name, found))
+
+
 @app.command("report")
 @handle_errors
 def report(
@@ -261,15 +276,18 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="write <DIR>/<app>-report.html")] = None,
     url: Url = None,
 ) -> None:
-    """Summarise stored windows and violations; with --out also an HTML page with plots."""
+    """Summarise stored windows, violations and incidents; with --out also an HTML page with plots."""
     with backend(url) as b:
         found = b.windows(app_name, run, None, None, None)
         broken = b.violations(app_name, run)
+        diagnosed = b.incidents(app_name, run)
     # Imported only when a report is asked for: it pulls in matplotlib.
     from rohe.observation.report import build_report
 
-    result = build_report(app_name, found, broken, out)
+    result = build_report(app_name, found, broken, out, diagnosed)
     console.print(result.table)
+    if result.incidents is not None:
+        console.print(result.incidents)
     if result.html_path is not None:
         console.print(f"[green]wrote {result.html_path}[/]", highlight=False)
 
@@ -291,6 +309,9 @@ def read_agent_conf(conf: Path, app_name: str, run: str | None) -> dict[str, Any
                 [Problem(key, f"the file says '{document[key]}', --{key} says '{given}'", "make them the same")],
             )
         document[key] = given
+    quality = document.get("quality")
+    if isinstance(quality, dict) and isinstance(quality.get("rules"), str) and not Path(quality["rules"]).is_absolute():
+        quality["rules"] = str((conf.parent / quality["rules"]).resolve())
     contracts = document.get("contracts")
     if isinstance(contracts, list):
         document["contracts"] = [

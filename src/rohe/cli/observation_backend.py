@@ -18,6 +18,7 @@ from rohe.observation.registration import AppRegistration
 from rohe.observation.service import AgentStatus
 from rohe.observation.violations import Violation
 from rohe.platform import Platform
+from rohe.quality.diagnosis import Incident
 
 
 class ObservationBackend(Protocol):
@@ -34,6 +35,7 @@ class ObservationBackend(Protocol):
         self, app: str, run: str | None, consumer: str | None, since: datetime | None, limit: int | None
     ) -> list[WindowMetrics]: ...
     def violations(self, app: str, run: str | None) -> list[Violation]: ...
+    def incidents(self, app: str, run: str | None) -> list[Incident]: ...
     def close(self) -> None: ...
 
 
@@ -77,6 +79,9 @@ class EmbeddedObservationBackend:
     def violations(self, app: str, run: str | None) -> list[Violation]:
         return self.service.violations(app, run)
 
+    def incidents(self, app: str, run: str | None) -> list[Incident]:
+        return self.service.incidents(app, run)
+
     def close(self) -> None:
         self.platform.close()
 
@@ -85,6 +90,7 @@ _apps = TypeAdapter(list[AppRegistration])
 _statuses = TypeAdapter(list[AgentStatus])
 _windows = TypeAdapter(list[WindowMetrics])
 _violations = TypeAdapter(list[Violation])
+_incidents = TypeAdapter(list[Incident])
 
 
 class RemoteObservationBackend(HttpBackend):
@@ -127,6 +133,9 @@ class RemoteObservationBackend(HttpBackend):
 
     def violations(self, app: str, run: str | None) -> list[Violation]:
         return _violations.validate_python(self._call("GET", f"/apps/{_path(app)}/violations", params=_given(run=run)))
+
+    def incidents(self, app: str, run: str | None) -> list[Incident]:
+        return _incidents.validate_python(self._call("GET", f"/apps/{_path(app)}/incidents", params=_given(run=run)))
 
     def close(self) -> None:
         self.client.close()

@@ -29,6 +29,7 @@ from rohe.observation.store import RUNNING, STOPPED, ObservationStore
 from rohe.observation.transports import url_with_credentials
 from rohe.observation.violations import Violation
 from rohe.observation.wiring import default_agent, default_listeners
+from rohe.quality.diagnosis import Incident
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,10 @@ class ObservationService:
     def violations(self, app: str, run: str | None = None, consumer: str | None = None) -> list[Violation]:
         self._require_known(app)
         return self.store.list_violations(app, run, consumer)
+
+    def incidents(self, app: str, run: str | None = None, consumer: str | None = None) -> list[Incident]:
+        self._require_known(app)
+        return self.store.list_incidents(app, run, consumer)
 
     # -- retention -----------------------------------------------------------------------------------
     def purge(self, now: datetime | None = None) -> int:

@@ -1,4 +1,4 @@
-"""ObservationStore: registered apps, metric windows, violations and agent state, in the installation's database.
+"""ObservationStore: registered apps, metric windows, violations, incidents and agent state, in the database.
 
 It shares the engine (and so the locking and error translation) of the `Store`; it is the `WindowSink` of
 observation agents and the `ViolationSink` of contract evaluation. Writes are idempotent upserts, so an
@@ -21,6 +21,7 @@ from rohe.core.storage import Store
 from rohe.core.storage.observation_tables import (
     AgentRegistryRow,
     AgentStateRow,
+    IncidentRow,
     MetricWindowRow,
     ObservedAppRow,
     ViolationRow,
@@ -29,6 +30,7 @@ from rohe.core.storage.tables import utcnow
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
 from rohe.observation.violations import Violation
+from rohe.quality.diagnosis import Incident
 
 RUNNING = "running"
 STOPPED = "stopped"
@@ -99,7 +101,7 @@ class ObservationStore:
             removed = [_registration(row) for row in rows]
             tables: list[Any] = [ObservedAppRow, AgentRegistryRow, AgentStateRow]
             if not keep_metrics:
-                tables += [MetricWindowRow, ViolationRow]
+                tables += [MetricWindowRow, ViolationRow, IncidentRow]
             for table in tables:
                 statement = delete(table).where(table.app == app)
                 if run is not None:
@@ -177,7 +179,7 @@ class ObservationStore:
 
     def has_data(self, app: str) -> bool:
         with self._tx() as session:
-            for table in (MetricWindowRow, ViolationRow):
+            for table in (MetricWindowRow, ViolationRow, IncidentRow):
                 if session.scalar(select(func.count()).select_from(table).where(table.app == app)):
                     return True
             return False
@@ -208,6 +210,44 @@ class ObservationStore:
         with self._tx() as session:
             bodies = session.scalars(query.order_by(ViolationRow.window_start, ViolationRow.id))
             return [Violation.model_validate(body) for body in bodies]
+
+    # -- incidents (quality tier 3) ------------------------------------------------------------------
+    def save_incidents(self, incidents: Sequence[Incident]) -> None:
+        """Insert or replace by incident id. An LLM narrative already stored is kept when the same incident comes
+        again with only its deterministic one (a re-emitted window is diagnosed again, the model is not asked)."""
+        if not incidents:
+            return
+        with self._tx(write=True) as session:
+            for incident in incidents:
+                key = str(incident.incident_id)
+                stored = session.scalar(select(IncidentRow.incident).where(IncidentRow.incident_id == key))
+                if stored is not None and stored.get("narrative_source") == "llm" \
+                        and incident.narrative_source != "llm":
+                    continue
+                top = incident.suspected_causes[0] if incident.suspected_causes else None
+                values = {
+                    "incident_id": key,
+                    "app": incident.app,
+                    "run": incident.run,
+                    "consumer": incident.consumer[:1000],
+                    "detected_at": as_utc(incident.window_end),
+                    "severity": incident.severity.value,
+                    "top_cause": f"{top.kind.value} {top.name}"[:220] if top is not None else None,
+                    "incident": incident.model_dump(mode="json"),
+                }
+                upsert = self._dialect.insert(IncidentRow).values(**values)
+                update = {k: values[k] for k in ("severity", "top_cause", "incident")}
+                session.execute(upsert.on_conflict_do_update(index_elements=["incident_id"], set_=update))
+
+    def list_incidents(self, app: str, run: str | None = None, consumer: str | None = None) -> list[Incident]:
+        """Incidents of an app, oldest first. `consumer` matches incidents that name it (alone or among others)."""
+        query = select(IncidentRow.incident, IncidentRow.consumer).where(IncidentRow.app == app)
+        if run is not None:
+            query = query.where(IncidentRow.run == run)
+        with self._tx() as session:
+            rows = session.execute(query.order_by(IncidentRow.detected_at, IncidentRow.id)).all()
+        return [Incident.model_validate(body) for body, names in rows
+                if consumer is None or consumer in names.split(",")]
 
     # -- agent state (WindowSink) ------------------------------------------------------------------
     def load_agent_state(self, app: str, run: str) -> dict[str, Any] | None:

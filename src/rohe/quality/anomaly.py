@@ -218,6 +218,8 @@ class AnomalyMonitor:
 
     metrics: Sequence[str]
     detectors: Mapping[str, Callable[[], Detector]] = field(default_factory=lambda: {"robust-z": RobustZScore})
+    # Detectors for particular metrics, replacing `detectors` for them (an agent config names one per stream).
+    per_metric: Mapping[str, Mapping[str, Callable[[], Detector]]] = field(default_factory=dict)
     on_anomaly: Callable[[Anomaly], None] | None = None
     recent: deque[Anomaly] = field(default_factory=lambda: deque(maxlen=1000))
 
@@ -235,7 +237,7 @@ class AnomalyMonitor:
             value = read(window)
             if value is None or not math.isfinite(value):
                 continue
-            for name, make in self.detectors.items():
+            for name, make in self.per_metric.get(metric, self.detectors).items():
                 key = (window.app, window.run, window.consumer, metric, name)
                 detector = self._state.get(key)
                 if detector is None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.violations import CauseKind, Violation
 from rohe.quality.anomaly import Anomaly
-from rohe.quality.rules import RuleAlert
+from rohe.quality.rules import RuleAlert, Severity
 from rohe.quality.series import split_entry_path
 
 _INCIDENT_NAMESPACE = uuid.UUID("5d0c3f4e-7a51-4a35-9a53-6f1f0b2c9e11")
@@ -62,6 +62,16 @@ class Incident(_Frozen):
     evidence: list[str]
     narrative: str
     narrative_source: Literal["deterministic", "llm"] = "deterministic"
+    severity: Severity = Severity.WARNING
+
+
+def _severity(violations: Sequence[Violation], anomalies: Sequence[Anomaly], alerts: Sequence[RuleAlert]) -> Severity:
+    """A broken contract is critical; so is a critical rule. Only info rules firing is info."""
+    if violations or any(a.severity is Severity.CRITICAL for a in alerts):
+        return Severity.CRITICAL
+    if anomalies or any(a.severity is Severity.WARNING for a in alerts):
+        return Severity.WARNING
+    return Severity.INFO
 
 
 def _suspect_of(metric: str) -> tuple[CauseKind, str] | None:
@@ -132,7 +142,7 @@ def build_incident(
     incident = Incident(
         incident_id=uuid.uuid5(_INCIDENT_NAMESPACE, identity), app=app, run=run, consumer=consumer,
         window_start=start, window_end=end, symptoms=symptoms, suspected_causes=suspects, evidence=context,
-        narrative="",
+        narrative="", severity=_severity(violations, anomalies, alerts),
     )
     return incident.model_copy(update={"narrative": deterministic_narrative(incident)})
 

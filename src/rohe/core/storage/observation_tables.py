@@ -1,4 +1,4 @@
-"""Observation schema: registered apps, metric windows, violations, agent state and the agent registry.
+"""Observation schema: registered apps, metric windows, violations, incidents, agent state and the agent registry.
 
 Window metrics and violations are stored whole as JSON next to the columns they are looked up by: readers
 always want the whole object, and the metric models grow faster than a column-per-field schema could.
@@ -90,3 +90,21 @@ class AgentRegistryRow(Base):
     desired: Mapped[str] = mapped_column(String(16), nullable=False)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class IncidentRow(Base):
+    """A diagnosed incident (quality tier 3). Its rule alerts and anomalies are symptoms inside `incident`."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_app_run", "app", "run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    app: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    run: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    # Several consumers joined by ',' when one incident spans them.
+    consumer: Mapped[str] = mapped_column(String(1000), nullable=False)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    top_cause: Mapped[str | None] = mapped_column(String(NAME + 20), nullable=True)
+    incident: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

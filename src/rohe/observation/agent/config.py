@@ -11,6 +11,9 @@ from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document, problems_from_validation
 from rohe.observation.metrics import WindowKind
 from rohe.observation.transports import channel_name
+from rohe.quality.narrator import LLMConfig
+
+DetectorName = Literal["robust-z", "ewma", "cusum", "isolation-forest"]
 
 TransportKind = Literal["inproc", "mqtt", "amqp", "nats", "nats-jetstream"]
 
@@ -79,6 +82,28 @@ class ActionsConfig(BaseModel):
     )
 
 
+class AnomalySpec(BaseModel):
+    """One metric stream watched by one detector; `options` are the detector's constructor arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str = Field(min_length=1, description="a quality.series metric name, e.g. end_to_end.p99_ms")
+    detector: DetectorName = "robust-z"
+    options: dict[str, float | int] = Field(default_factory=dict, description="e.g. {threshold: 5, warmup: 10}")
+
+
+class QualityConfig(BaseModel):
+    """Tiers 1-3 in the agent: rules, anomaly detection and incident diagnosis (optionally LLM-narrated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: Path | list[dict[str, Any]] | None = Field(
+        default=None, description="a rules YAML file (quality.rules format) or the list of rules inline")
+    anomaly: list[AnomalySpec] = Field(default_factory=list, description="metric streams and their detectors")
+    llm: LLMConfig | None = Field(default=None, description="OpenAI-compatible endpoint narrating incidents")
+    context_windows: int = Field(default=5, ge=1, description="recent windows attached to an incident as evidence")
+
+
 class AgentConfig(BaseModel):
     """One agent per app run. Loaded from YAML with `load_agent_config`."""
 
@@ -99,6 +124,7 @@ class AgentConfig(BaseModel):
     window_functions: dict[str, str] = Field(default_factory=dict, description="metric name -> dotted path")
     contracts: list[Path] = Field(default_factory=list, description="consumer contract files for evaluation")
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    quality: QualityConfig | None = Field(default=None, description="rules, anomaly detection, diagnosis")
     max_predictions: int = Field(default=100_000, ge=1, description="recent predictions kept to join feedback")
     dedup_capacity: int = Field(default=200_000, ge=1, description="recent report ids kept to drop resends")
     state_interval_s: float = Field(
@@ -129,9 +155,44 @@ def agent_config_from_dict(document: Any, source: str = "<agent config>") -> Age
             [Problem(source, f"got {type(document).__name__}", "write 'app: NAME' and the other keys")],
         )
     try:
-        return AgentConfig.model_validate(document)
+        config = AgentConfig.model_validate(document)
     except ValidationError as exc:
         raise InvalidInput(f"invalid observation agent config in {source}", problems_from_validation(exc)) from None
+    if config.quality is not None:
+        check_quality(config.quality, source)
+    return config
+
+
+def check_quality(quality: QualityConfig, source: str = "<agent config>") -> None:
+    """What pydantic cannot see: inline rules and metric names must parse, detector options must fit the
+    detector. A rules file is read when the agent is built (its path may still be relative here)."""
+    from rohe.quality.anomaly import DETECTORS
+    from rohe.quality.rules import parse_rules
+    from rohe.quality.series import metric_reader
+
+    message = f"invalid quality section in {source}"
+    try:
+        if isinstance(quality.rules, list):
+            parse_rules({"rules": quality.rules}, source)
+        for i, spec in enumerate(quality.anomaly):
+            metric_reader(spec.metric, f"anomaly[{i}].metric")
+    except InvalidInput as exc:
+        raise InvalidInput(message, [_in_quality(p) for p in exc.problems]) from None
+    seen: set[tuple[str, str]] = set()
+    for i, spec in enumerate(quality.anomaly):
+        if (spec.metric, spec.detector) in seen:
+            raise InvalidInput(message, [Problem(f"quality.anomaly[{i}]", f"{spec.detector} on {spec.metric} twice",
+                                                 "keep one entry per metric and detector")])
+        seen.add((spec.metric, spec.detector))
+        try:
+            DETECTORS[spec.detector](**spec.options)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(message, [Problem(f"quality.anomaly[{i}].options", str(exc),
+                                                 f"give only options the {spec.detector} detector takes")]) from None
+
+
+def _in_quality(problem: Problem) -> Problem:
+    return Problem(f"quality.{problem.location}", problem.message, problem.hint)
 
 
 def load_agent_config(path: Path | str) -> AgentConfig:
@@ -139,4 +200,7 @@ def load_agent_config(path: Path | str) -> AgentConfig:
     file = Path(path)
     config = agent_config_from_dict(load_document(file), str(file))
     resolved = [c if c.is_absolute() else (file.parent / c) for c in config.contracts]
-    return config.model_copy(update={"contracts": resolved})
+    update: dict[str, Any] = {"contracts": resolved}
+    if config.quality is not None and isinstance(config.quality.rules, Path) and not config.quality.rules.is_absolute():
+        update["quality"] = config.quality.model_copy(update={"rules": file.parent / config.quality.rules})
+    return config.model_copy(update=update)

@@ -1,4 +1,4 @@
-"""The self-contained HTML page of an observation report: summary, plots (inline PNG) and violations."""
+"""The self-contained HTML page of an observation report: summary, plots (inline PNG), violations, incidents."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from html import escape
 
 from rohe.observation.metrics import ALL_CONSUMERS
+from rohe.observation.reporting.incidents import incidents_section
 from rohe.observation.reporting.summary import ConsumerSummary
 from rohe.observation.violations import Violation
+from rohe.quality.diagnosis import Incident
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
@@ -25,7 +27,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 
 
 def page(app: str, rows: Sequence[ConsumerSummary], plots: Sequence[tuple[str, str]],
-         violations: Sequence[Violation]) -> str:
+         violations: Sequence[Violation], incidents: Sequence[Incident] = ()) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(app)} observation report</title>"
              f"<style>{_STYLE}</style></head><body>",
              f"<h1>Observation report: {escape(app)}</h1>",
@@ -58,5 +60,6 @@ def page(app: str, rows: Sequence[ConsumerSummary], plots: Sequence[tuple[str, s
         parts.append("</table>")
     else:
         parts.append("<p>No violations.</p>")
+    parts.append(incidents_section(incidents))
     parts.append("</body></html>")
     return "\n".join(parts)
