@@ -38,8 +38,11 @@ def test_both_contracts_validate_in_rohes_schema() -> None:
 def test_pipeline_has_four_stages_in_order_and_a_service_per_model() -> None:
     pipeline = load_pipeline(data_file(PIPELINE_FILE))
     assert [s.name for s in pipeline.stages] == ["ingestion", "preprocessing", "inference", "aggregation"]
+    assert pipeline.gateway_stages == ("ingestion", "preprocessing", "aggregation")
     inference = pipeline.services_of("inference")
     assert sorted(s.name for s in inference) == sorted(f"oc-{m}" for m in MODEL_NAMES)
+    # The gateway stages declare no processes; the gateway itself is one service, named by `gateway`.
+    assert [s.name for s in pipeline.services if s not in inference] == [pipeline.gateway] == ["oc-gateway"]
     for service in inference:
         assert service.command is not None
         model = service.command[service.command.index("--model") + 1]
@@ -58,17 +61,14 @@ def test_pipeline_faults_are_located_by_field() -> None:
     document = load_document(data_file(PIPELINE_FILE))
     document["stages"][2]["services"].append("oc-resnet")
     document["stages"][3]["services"] = ["oc-mlp"]
-    document["stages"][0]["services"] = []
-    with pytest.raises(InvalidInput) as caught:
-        parse_pipeline(document)
-    assert [p.location for p in caught.value.problems] == ["stages[0].services"]
-    document["stages"][0]["services"] = ["oc-ingestion"]
+    document["stages"][0]["executor"] = "services"
     with pytest.raises(InvalidInput) as caught:
         parse_pipeline(document)
     located = {p.location: p.message for p in caught.value.problems}
+    assert located["stages[0].services"] == "is empty"
     assert "no service named 'oc-resnet'" in located["stages[2].services[5]"]
+    assert "run by the gateway" in located["stages[3].services"]
     assert "already runs stage 'inference'" in located["stages[3].services[0]"]
-    assert "runs no stage" in located["services[7]"]
 
 
 def test_consumers_get_different_ensembles_on_the_measured_catalog(measured_catalog: ProfileCatalog) -> None:

@@ -109,10 +109,15 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
             f"{placement.manifests} Kubernetes object(s) in {out / 'manifests'}"
         )
 
+        if spec.gateway is not None:
+            console.print(f"{spec.gateway} is placed and in the manifests; this demo serves the gateway in-process")
         services = SupervisedServices(LocalDeployer(settings.data_dir / "local", health_timeout=HEALTH_TIMEOUT_S))
         stack.callback(services.stop)
-        with console.status("starting every placed replica as a local process (model services load models)"):
-            services.start(placement.services, placement.replicas)
+        # The demo serves the gateway in-process (it measures the profiles and observes the run itself), so
+        # the pipeline's placed gateway service is in the placement and the manifests but not started here.
+        started = [s for s in placement.services if s.name != spec.gateway]
+        with console.status("starting the placed model replicas as local processes (they load the models)"):
+            services.start(started, [r for r in placement.replicas if r.service != spec.gateway])
         broken = services.unhealthy()
         if broken:
             raise RoheError(
@@ -153,7 +158,10 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
         )
         server = BackgroundServer(create_gateway_app(gateway)).start()
         stack.callback(server.stop)
-        console.print(f"gateway serving {', '.join(gateway.consumers())} on {server.url}")
+        console.print(
+            f"gateway serving {', '.join(gateway.consumers())} on {server.url}; "
+            f"it runs the {', '.join(spec.gateway_stages)} stage(s) itself"
+        )
         console.print(f"observation agent for {spec.application}/{observation.run}: reports via the in-process probe")
         yield ExampleStack(server.url, services, model_services, placement, platform, observation)
 

@@ -55,9 +55,9 @@ def test_endpoints_come_from_the_inference_services_replicas() -> None:
     endpoints = endpoints_for_services(
         spec,
         {"oc-knn": ["http://127.0.0.1:8221", "http://127.0.0.1:9221"], "oc-mlp": ["http://127.0.0.1:8224"],
-         "oc-ingestion": ["http://127.0.0.1:8200"]},
+         "camera-feed": ["http://127.0.0.1:8200"]},
     )  # fmt: skip
     assert endpoints.models() == ["knn", "mlp"] and len(endpoints.replicas("knn")) == 2
     with pytest.raises(InvalidInput) as caught:
-        endpoints_for_services(spec, {"oc-ingestion": ["http://127.0.0.1:8200"]})
+        endpoints_for_services(spec, {"camera-feed": ["http://127.0.0.1:8200"]})
     assert caught.value.problems[0].location == "services"

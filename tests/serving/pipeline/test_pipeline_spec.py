@@ -121,4 +121,67 @@ def test_preprocessing_entrypoints_resolve_or_fail_clearly() -> None:
 
 def test_the_example_file_still_reads_as_a_plain_service_list() -> None:
     raw = load_document(data_file(PIPELINE_FILE))
-    assert [s["name"] for s in raw["services"]][:2] == ["oc-ingestion", "oc-preprocessing"]
+    assert sorted(s["name"] for s in raw["services"]) == sorted(["oc-gateway", *(f"oc-{m}" for m in MODEL_NAMES)])
+
+
+def with_gateway_stages() -> dict[str, Any]:
+    """The multi-modality document with ingestion and aggregation run by the gateway."""
+    data = document()
+    data["stages"] = [
+        {"name": "ingestion", "executor": "gateway"},
+        *data["stages"],
+        {"name": "aggregation", "executor": "gateway", "description": "fusion"},
+    ]
+    return data
+
+
+def test_gateway_stages_have_no_services_and_keep_their_order() -> None:
+    spec = parse_pipeline(with_gateway_stages())
+    assert [s.name for s in spec.stages] == ["ingestion", "preprocessing", "inference", "aggregation"]
+    assert spec.gateway_stages == ("ingestion", "aggregation")
+    assert spec.stage("ingestion").services == () and spec.services_of("aggregation") == []
+    assert spec.stage("preprocessing").executor == "services" and spec.gateway is None
+    assert spec.gateway_service is None
+
+
+def test_the_example_runs_ingestion_preprocessing_and_aggregation_in_the_gateway() -> None:
+    spec = load_pipeline(data_file(PIPELINE_FILE))
+    assert spec.gateway_stages == ("ingestion", "preprocessing", "aggregation")
+    # No stand-in processes: the services are the models the gateway fans out to and the gateway itself.
+    assert {s.name for s in spec.services} == {s.name for s in spec.services_of("inference")} | {"oc-gateway"}
+    assert all(s.command and "http.server" not in s.command for s in spec.services)
+    assert spec.gateway_service is not None and spec.gateway_service.command is not None
+    assert "rohe.examples.object_classification.gateway" in spec.gateway_service.command
+    # The preprocessing stage's entrypoint is what the gateway runs for the modality.
+    assert spec.stage("preprocessing").entrypoint == spec.modality("image").preprocessing
+
+
+@pytest.mark.parametrize(
+    ("change", "location", "message"),
+    [
+        (lambda d: d["stages"][0].update({"services": ["pre"]}), "stages[0].services", "run by the gateway"),
+        (lambda d: d["stages"][1].update({"services": []}), "stages[1].services", "is empty"),
+        (lambda d: d["stages"][1].pop("services"), "stages[1].services", "is empty"),
+        (lambda d: d["stages"][2].update({"executor": "gateway"}), "stages[2].executor", "cannot be run by"),
+        (lambda d: d["stages"][0].update({"executor": "sidecar"}), "stages[0].executor", "'services' or 'gateway'"),
+        (lambda d: d.update({"gateway": "gw"}), "gateway", "no service named 'gw'"),
+        (lambda d: d.update({"gateway": "pre"}), "gateway", "already runs stage 'preprocessing'"),
+    ],
+)
+def test_executor_and_gateway_faults_are_located_by_field(change: Any, location: str, message: str) -> None:
+    data = copy.deepcopy(with_gateway_stages())
+    change(data)
+    found = faults(data)
+    assert location in found, found
+    assert message in found[location]
+
+
+def test_a_declared_gateway_service_runs_no_stage_and_is_an_ordinary_service() -> None:
+    data = with_gateway_stages()
+    data["services"].append({"name": "gw", "image": "rohe/gw:1", "ports": [5020], "command": ["gw", "{port}"]})
+    assert "runs no stage" in faults(data)["services[4]"]  # undeclared, it is an orphan
+    data["gateway"] = "gw"
+    spec = parse_pipeline(data)
+    assert spec.gateway == "gw" and spec.gateway_service is not None
+    assert spec.gateway_service.ports == [5020] and spec.gateway_service.application == "multi"
+    assert "gw" in {s.name for s in spec.services}  # so orchestration places it with the others

@@ -5,6 +5,7 @@ from rohe.serving.pipeline.execution import ModalityResult, execute_plan, phase0
 from rohe.serving.pipeline.preprocessing import Preprocess, resolve_preprocessors, run_preprocessing
 from rohe.serving.pipeline.spec import (
     DEFAULT_MODALITY,
+    GATEWAY_EXECUTOR,
     INFERENCE_STAGE,
     Modality,
     PipelineSpec,
@@ -15,6 +16,7 @@ from rohe.serving.pipeline.spec import (
 
 __all__ = [
     "DEFAULT_MODALITY",
+    "GATEWAY_EXECUTOR",
     "INFERENCE_STAGE",
     "Modality",
     "ModalityNeed",

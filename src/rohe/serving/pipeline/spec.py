@@ -6,12 +6,18 @@ aggregation) that the service list alone does not carry, and `modalities` says w
 which kind of input. A spec without `modalities` has one modality, `default`, whose models are the
 inference stage's services (model name = service name) and whose preprocessing is the preprocessing
 stage's entrypoint.
+
+A stage is run either by its own services (`executor: services`, the default) or by the serving gateway
+itself (`executor: gateway`: ingestion is its POST /infer, preprocessing runs in-process, aggregation is
+its fusion), in which case it lists no services. The inference stage is always services: the gateway fans
+out to the models, it does not run them. `gateway` may name the entry of `services` that runs the gateway,
+so orchestration places it (and writes its Kubernetes objects) like any other service.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,6 +29,9 @@ from rohe.serving.dataplane.aggregation import aggregator_names
 
 INFERENCE_STAGE = "inference"
 PREPROCESSING_STAGE = "preprocessing"
+Executor = Literal["services", "gateway"]
+SERVICES_EXECUTOR: Executor = "services"
+GATEWAY_EXECUTOR: Executor = "gateway"
 DEFAULT_MODALITY = "default"
 DEFAULT_AGGREGATION = "mean"
 
@@ -33,7 +42,14 @@ class Stage(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     entrypoint: str | None = Field(default=None, description="module:function the data plane calls in-process")
-    services: tuple[str, ...] = Field(min_length=1)
+    executor: Executor = Field(
+        default=SERVICES_EXECUTOR, description="who runs the stage: its own services, or the serving gateway"
+    )
+    services: tuple[str, ...] = ()
+
+    @property
+    def run_by_gateway(self) -> bool:
+        return self.executor == GATEWAY_EXECUTOR
 
 
 class Modality(BaseModel):
@@ -64,6 +80,7 @@ class _Document(BaseModel):
     stages: tuple[Stage, ...] = Field(min_length=1)
     modalities: tuple[Modality, ...] | None = None
     fusion: str = Field(default=DEFAULT_AGGREGATION, description="aggregation strategy across modalities")
+    gateway: str | None = Field(default=None, description="the entry of `services` that runs the serving gateway")
     services: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -75,6 +92,7 @@ class PipelineSpec(BaseModel):
     modalities: tuple[Modality, ...]
     fusion: str
     services: tuple[Service, ...]
+    gateway: str | None = None
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
@@ -95,6 +113,16 @@ class PipelineSpec(BaseModel):
         """Every model of every modality, in spec order."""
         return tuple(model for m in self.modalities for model in m.models)
 
+    @property
+    def gateway_stages(self) -> tuple[str, ...]:
+        """The stages the serving gateway runs itself, in data-flow order."""
+        return tuple(s.name for s in self.stages if s.run_by_gateway)
+
+    @property
+    def gateway_service(self) -> Service | None:
+        """The service that runs the serving gateway, when the spec declares one."""
+        return next((s for s in self.services if s.name == self.gateway), None)
+
 
 def _check_stages(document: _Document, known: set[str], problems: ProblemCollector) -> dict[str, str]:
     """Each service runs exactly one known stage; returns service -> stage."""
@@ -104,6 +132,7 @@ def _check_stages(document: _Document, known: set[str], problems: ProblemCollect
         if stage.name in seen_stages:
             problems.add(f"stages[{i}].name", f"stage {stage.name!r} is listed twice", "give each stage one entry")
         seen_stages.add(stage.name)
+        _check_executor(stage, f"stages[{i}]", problems)
         for j, name in enumerate(stage.services):
             where = f"stages[{i}].services[{j}]"
             if name not in known:
@@ -113,6 +142,43 @@ def _check_stages(document: _Document, known: set[str], problems: ProblemCollect
             else:
                 owner[name] = stage.name
     return owner
+
+
+def _check_executor(stage: Stage, where: str, problems: ProblemCollector) -> None:
+    """A gateway stage has no services of its own; any other stage needs at least one."""
+    if stage.run_by_gateway and stage.name == INFERENCE_STAGE:
+        problems.add(
+            f"{where}.executor",
+            f"the {INFERENCE_STAGE!r} stage cannot be run by the gateway",
+            "its models run as services the gateway fans out to: remove `executor: gateway`",
+        )
+    elif stage.run_by_gateway and stage.services:
+        problems.add(
+            f"{where}.services",
+            f"stage {stage.name!r} is run by the gateway, so it has no services of its own",
+            "remove its services, or drop `executor: gateway` to run it by them",
+        )
+    elif not stage.run_by_gateway and not stage.services:
+        problems.add(
+            f"{where}.services",
+            "is empty",
+            "list the services that run this stage, or set `executor: gateway` if the serving gateway runs it",
+        )
+
+
+def _check_gateway(document: _Document, owner: dict[str, str], known: set[str], problems: ProblemCollector) -> None:
+    if document.gateway is None:
+        return
+    if document.gateway not in known:
+        problems.add(
+            "gateway", f"no service named {document.gateway!r}", f"define it under services or use: {sorted(known)}"
+        )
+    elif document.gateway in owner:
+        problems.add(
+            "gateway",
+            f"{document.gateway!r} already runs stage {owner[document.gateway]!r}",
+            "the gateway service runs the gateway stages; remove it from that stage's services",
+        )
 
 
 def _default_modality(document: _Document) -> tuple[Modality, ...]:
@@ -183,9 +249,14 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineSpec:
     problems = ProblemCollector()
     known = {s.name for s in services}
     owner = _check_stages(document, known, problems)
+    _check_gateway(document, owner, known, problems)
     for i, service in enumerate(services):
-        if service.name not in owner:
-            problems.add(f"services[{i}]", f"{service.name!r} runs no stage", "list it under one stage's services")
+        if service.name not in owner and service.name != document.gateway:
+            problems.add(
+                f"services[{i}]",
+                f"{service.name!r} runs no stage",
+                "list it under one stage's services, or name it as the pipeline's `gateway`",
+            )
     explicit = document.modalities is not None
     modalities = document.modalities if document.modalities is not None else _default_modality(document)
     if explicit and not modalities:
@@ -202,6 +273,7 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineSpec:
         modalities=modalities,
         fusion=document.fusion,
         services=tuple(services),
+        gateway=document.gateway,
     )
 
 
