@@ -272,3 +272,18 @@ def test_any_plan_gives_valid_manifests_with_every_replica(plan: tuple[list[Serv
     assert_valid(manifests, SCHEMA_VERSIONS[:1])
     deployed = sum(m["spec"]["replicas"] for m in manifests if m["kind"] == "Deployment")
     assert deployed == len(replicas)
+
+
+def test_the_container_runs_the_service_command_listening_on_the_pod_address() -> None:
+    command = ["{python}", "-m", "app", "--port", "{port}", "--host", "{host}", "--id", "{service}-{replica}", "{x}"]
+    svc = service("web", image="web:1", ports=[8200], command=command)
+    manifests = build_manifests([svc], [placed("web", 0, "n1")])
+    assert_valid(manifests)
+    (container,) = next(iter(by_kind(manifests, "Deployment").values()))["spec"]["template"]["spec"]["containers"]
+    # Kubernetes expands $(ROHE_POD_NAME) from the pod's own name; unknown braces are left alone.
+    assert container["command"] == ["python", "-m", "app", "--port", "8200", "--host", "0.0.0.0",
+                                    "--id", "web-$(ROHE_POD_NAME)", "{x}"]
+    assert container["env"] == [{"name": "ROHE_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    without = build_manifests([service("db", image="db:1")], [placed("db", 0, "n1")])
+    (plain,) = next(iter(by_kind(without, "Deployment").values()))["spec"]["template"]["spec"]["containers"]
+    assert "command" not in plain  # the image's own entrypoint

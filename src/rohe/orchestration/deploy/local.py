@@ -24,6 +24,7 @@ from typing import Any
 from rohe.core.domain import Replica, Service
 from rohe.core.errors import Problem, RoheError
 from rohe.orchestration.deploy import local_process
+from rohe.orchestration.deploy.command import substitute
 from rohe.orchestration.deploy.plan import PlacedReplica, placed_replicas
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,7 @@ class LocalDeployer:
         port = local_process.free_port(previous_port) if _wants_port(service) else None
         values = {
             "port": str(port or ""),
+            "host": "127.0.0.1",  # local replicas are reached on loopback only
             "node": want.node,
             "service": service.name,
             "replica": str(want.index),
@@ -325,7 +327,7 @@ class LocalDeployer:
         }
         if port is not None:
             env["ROHE_PORT"] = str(port)
-        command = local_process.substitute(service.command, values)
+        command = substitute(service.command, values)
         try:
             process = local_process.spawn(command, env, self.log_path(service.name, want.index))
         except OSError as exc:

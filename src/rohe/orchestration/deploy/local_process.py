@@ -44,16 +44,6 @@ def free_port(preferred: int | None = None) -> int:
     raise OSError("no free local port")
 
 
-def substitute(command: Sequence[str], values: Mapping[str, str]) -> list[str]:
-    # Plain replacement, not str.format: arguments may hold other braces (JSON, shell snippets).
-    result = []
-    for argument in command:
-        for name, value in values.items():
-            argument = argument.replace("{" + name + "}", value)
-        result.append(argument)
-    return result
-
-
 def spawn(command: Sequence[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """Start the command in its own session, so stopping its process group also stops its children."""
     log_path.parent.mkdir(parents=True, exist_ok=True)

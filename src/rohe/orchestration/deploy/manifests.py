@@ -17,6 +17,7 @@ import yaml
 
 from rohe.core.domain import Replica, Service
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
+from rohe.orchestration.deploy.command import POD_NAME_ENV, container_command
 from rohe.orchestration.deploy.naming import CONFIG_KEY, DNS_LABEL, dns_label, hostname_for, label_value
 from rohe.orchestration.deploy.plan import placed_replicas, replicas_per_node
 
@@ -232,6 +233,10 @@ def _deployment(service: Service, node: str, count: int, namespace: str) -> dict
         container["ports"] = [
             {"name": _port_name(port), "containerPort": port, "protocol": "TCP"} for port in service.ports
         ]
+    command = container_command(service, node)
+    if command is not None:
+        container["command"] = command
+        container["env"] = [{"name": POD_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
