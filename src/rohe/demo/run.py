@@ -21,7 +21,6 @@ from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.demo.observe import observation_report
 from rohe.demo.placement import PlacementOutcome, place_pipeline
-from rohe.demo.profiles import measure_catalog
 from rohe.demo.services import SupervisedServices, timeline
 from rohe.demo.workload import KILLED_MODEL, demo_workload
 from rohe.examples.object_classification import (
@@ -40,6 +39,7 @@ from rohe.serving.gateway import build_gateway, create_gateway_app
 from rohe.serving.loadgen import RunResult, TimedAction, example_samples, run_workload
 from rohe.serving.pipeline import load_pipeline
 from rohe.serving.profiles import save_catalog
+from rohe.serving.profiling_http import measure_catalog
 from rohe.serving.report import ReportFiles, summary_table, write_report
 
 HEALTH_TIMEOUT_S = 90.0  # five model services load scikit-learn at once on two cores

@@ -87,8 +87,8 @@ def find_endpoints(spec: PipelineSpec, options: list[str], state_dir: Path, time
 
 def measured_profiles(data_dir: Path, endpoints: dict[str, list[str]]) -> ProfileCatalog:
     # Imported here: the measurement loads all five models, which a gateway given --profiles never needs.
-    from rohe.demo.profiles import measure_catalog
     from rohe.examples.object_classification import object_classification_workload
+    from rohe.serving.profiling_http import measure_catalog
 
     return measure_catalog(object_classification_workload(data_dir), endpoints, http_samples=15, repeats=15)
 

@@ -1,4 +1,4 @@
-"""Profiles for the demo, measured on this machine in a few seconds.
+"""Profiles of running model services, measured on this machine in a few seconds (the demo, the example gateway).
 
 Quality (accuracy per class, confidence) and batch throughput come from `measure_profile` on the held-out
 split in-process: they do not depend on the transport. Latency is measured through each model service's
