@@ -15,9 +15,11 @@ import pytest
 from object_classification_fixtures import TrainedExample
 
 from rohe.core.domain import Allocation, Replica, ReplicaStatus
+from rohe.core.storage import Store
 from rohe.examples.object_classification import PIPELINE_FILE, data_file
 from rohe.examples.object_classification.discovery import in_kubernetes, kubernetes_endpoints, model_services
 from rohe.examples.object_classification.gateway import DeferredGateway
+from rohe.observation.store import ObservationStore
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.orchestration.deploy.manifests import build_manifests
 from rohe.serving.loadgen import example_samples
@@ -78,6 +80,11 @@ def test_the_deployed_gateway_finds_the_models_measures_them_and_serves(
         assert correct >= 16  # raw frames standardised in the gateway, then real models: mostly right
     finally:
         deployer.stop_all()
+    # Observed out of the box: stopped by the deployer (SIGTERM), the gateway drained its probe and its
+    # in-process agent stored the windows in the installation's store.
+    with Store(f"sqlite:///{trained_example.data_dir / 'rohe.db'}") as store:
+        windows = ObservationStore(store).list_windows(spec.application, "default", consumer="accuracy-first")
+    assert sum(w.requests for w in windows) == 20
 
 
 def test_with_no_model_replicas_the_gateway_exits_non_zero_saying_why(tmp_path: Path) -> None:

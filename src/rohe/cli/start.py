@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rohe.api.app import create_app
 from rohe.api.security import check_bind
 from rohe.cli.errors import handle_errors
 from rohe.core.config import load_settings
+from rohe.core.shutdown import exit_cleanly_on_sigterm
 from rohe.observation.embedded import observed_run
 from rohe.platform import Platform
 from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
@@ -83,9 +83,7 @@ def serving_service(
     settings = load_settings()
     check_bind(host, settings.api.token)
     spec = load_pipeline(pipeline)
-    # uvicorn re-raises the SIGTERM it caught once it has shut down; turned into SystemExit here, it unwinds
-    # the stack below, so the probe drains and the agent stores its last window instead of dying mid-flush.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    exit_cleanly_on_sigterm()  # so the stack below unwinds: the probe drains, the agent stores its last window
     with contextlib.ExitStack() as stack:
         sink = None
         if observe:
@@ -107,7 +105,3 @@ def serving_service(
             sink=sink,
         )
         uvicorn.run(create_gateway_app(gateway, settings.api.token), host=host, port=port, log_level="info")
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)

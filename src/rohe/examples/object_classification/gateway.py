@@ -12,6 +12,7 @@ the reason in its log. It reports nothing to observation; `rohe start serving-se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -27,8 +28,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rohe.api.security import check_bind
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
+from rohe.core.shutdown import exit_cleanly_on_sigterm
 from rohe.examples.object_classification import CONTRACT_FILES, PIPELINE_FILE, data_file
 from rohe.examples.object_classification.discovery import in_kubernetes, kubernetes_endpoints, wait_for_local_endpoints
+from rohe.observation.embedded import observed_run
+from rohe.observation.reports import ReportSink
+from rohe.platform import Platform
 from rohe.serving.gateway import ServingGateway, build_gateway, create_gateway_app, parse_endpoint_options
 from rohe.serving.pipeline import PipelineSpec, load_pipeline
 from rohe.serving.profiles import ProfileCatalog, load_catalog
@@ -93,7 +98,13 @@ def measured_profiles(data_dir: Path, endpoints: dict[str, list[str]]) -> Profil
     return measure_catalog(object_classification_workload(data_dir), endpoints, http_samples=15, repeats=15)
 
 
-def prepare(deferred: DeferredGateway, spec: PipelineSpec, args: argparse.Namespace, server: uvicorn.Server) -> None:
+def prepare(
+    deferred: DeferredGateway,
+    spec: PipelineSpec,
+    args: argparse.Namespace,
+    server: uvicorn.Server,
+    sink: ReportSink | None = None,
+) -> None:
     """Find the endpoints, get the profiles, build the gateway; on failure stop the server (exit code 1)."""
     try:
         settings = Settings()
@@ -103,7 +114,9 @@ def prepare(deferred: DeferredGateway, spec: PipelineSpec, args: argparse.Namesp
         deferred.stage = "measuring the model profiles" if args.profiles is None else "loading the profiles"
         catalog = load_catalog(args.profiles) if args.profiles else measured_profiles(settings.data_dir, endpoints)
         contracts = [data_file(name) for name in CONTRACT_FILES]
-        deferred.ready(build_gateway(spec, catalog, contracts, endpoints, default_algorithm=args.algorithm))
+        deferred.ready(
+            build_gateway(spec, catalog, contracts, endpoints, default_algorithm=args.algorithm, sink=sink)
+        )
         log.info("gateway ready for %s", ", ".join(deferred.gateway.consumers() if deferred.gateway else []))
     except (RoheError, OSError, httpx.HTTPError) as exc:
         deferred.failure = deferred.stage = f"the gateway cannot start: {exc}"
@@ -125,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="model cache and local state (ROHE_DATA_DIR)")
     parser.add_argument("--state-dir", type=Path, default=None, help="local deployer state (default data dir/local)")
     parser.add_argument("--wait", type=float, default=180.0, help="seconds to wait for the model replicas")
+    parser.add_argument("--no-observe", dest="observe", action="store_false", help="do not report to observation")
+    parser.add_argument("--run", default="default", help="observation run label")
+    parser.add_argument("--window", type=float, default=10.0, help="observation window in seconds (inproc agent)")
     args = parser.parse_args(argv)
     if args.data_dir is not None:
         # Process-wide, so the spec's preprocessing entrypoint (it reads the settings) finds the same cache.
@@ -140,8 +156,21 @@ def main(argv: list[str] | None = None) -> None:
     spec = load_pipeline(data_file(PIPELINE_FILE))
     deferred = DeferredGateway(spec.application)
     server = uvicorn.Server(uvicorn.Config(deferred, host=host, port=args.port, log_level="warning"))
-    threading.Thread(target=prepare, args=(deferred, spec, args, server), name="gateway-prepare", daemon=True).start()
-    server.run()
+    exit_cleanly_on_sigterm()  # a deployer's stop must still drain the probe and store the last window
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if args.observe:
+            platform = Platform.open(Settings())
+            stack.callback(platform.close)
+            contracts = [data_file(name) for name in CONTRACT_FILES]
+            sink = stack.enter_context(
+                observed_run(platform.observation, spec.application, args.run, contracts, window_s=args.window)
+            ).probe
+        preparing = threading.Thread(
+            target=prepare, args=(deferred, spec, args, server, sink), name="gateway-prepare", daemon=True
+        )
+        preparing.start()
+        server.run()
     if deferred.failure is not None:
         sys.exit(1)
 
