@@ -38,8 +38,8 @@ class CallablePredictor:
 def from_callable(
     name: str, function: Callable[[NDArray[np.float64]], Any], classes: Sequence[int], n_features: int | None = None
 ) -> CallablePredictor:
-    """Any function from a (batch, features) array to (batch, classes) probabilities: ONNX Runtime
-    sessions and PyTorch modules are wrapped this way (softmax included by the caller)."""
+    """Any function from a (batch, features) array to (batch, classes) probabilities, e.g. a PyTorch module
+    with its softmax (ONNX models have `from_onnx`)."""
     return CallablePredictor(name, function, list(classes), n_features)
 
 
