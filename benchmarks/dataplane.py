@@ -57,10 +57,10 @@ def _serve_gateway(port: int, endpoints: dict[str, list[str]]) -> None:
     """Child process: the serving gateway over the three models, one consumer, no preprocessing."""
     import uvicorn
 
-    from rohe.serving.contracts import parse_contract
+    from rohe.core.contracts import parse_contract
+    from rohe.core.profiles import ModelProfile, ProfileCatalog
     from rohe.serving.gateway import build_gateway, create_gateway_app
     from rohe.serving.pipeline import parse_pipeline
-    from rohe.serving.profiles import ModelProfile, ProfileCatalog
 
     spec = parse_pipeline(
         {

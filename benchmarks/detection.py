@@ -40,12 +40,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from rohe.core.contracts import load_contract
 from rohe.observation.agent import AgentConfig, ObservationAgent
 from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.metrics import WindowKind
 from rohe.observation.probes import Probe
 from rohe.observation.store import ObservationStore
-from rohe.serving.contracts import load_contract
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detection.json"
 RATE = 200.0  # requests per second

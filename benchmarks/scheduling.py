@@ -24,8 +24,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from rohe.serving.contracts import ConsumerContract
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
+from rohe.core.contracts import ConsumerContract
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.scheduling import RequestContext, available_schedulers, get_scheduler, prepare
 
 MODEL_COUNTS = (5, 10, 20, 50)

@@ -24,8 +24,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from rohe.serving.contracts import ConsumerContract, parse_contract
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
+from rohe.core.contracts import ConsumerContract, parse_contract
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection import NaiveEnumeration, RoheEnsemble
 
 MODEL_COUNTS = (5, 10, 20, 50)

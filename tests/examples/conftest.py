@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from object_classification_fixtures import PRICE_PER_SECOND, TrainedExample
 
+from rohe.core.profiles import ProfileCatalog
 from rohe.examples.object_classification import ensure_models
-from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.profiling import profile_models
 
 

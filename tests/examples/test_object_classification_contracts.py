@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rohe.core.contracts import MetricKind, load_contract, parse_contract
 from rohe.core.errors import InvalidInput
 from rohe.core.loading import load_document
+from rohe.core.profiles import ProfileCatalog
 from rohe.examples.object_classification import CONTRACT_FILES, MODEL_NAMES, PIPELINE_FILE, data_file
 from rohe.examples.object_classification.pipeline import load_pipeline, parse_pipeline
 from rohe.orchestration.inputs import load_services
-from rohe.serving.contracts import MetricKind, load_contract, parse_contract
-from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.selection import get_search
 
 REPO_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "object_classification"

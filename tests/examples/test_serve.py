@@ -11,8 +11,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from object_classification_fixtures import PRICE_PER_SECOND, TrainedExample
 
+from rohe.core.profiles import ProfileCatalog, save_catalog
 from rohe.examples.object_classification import load_dataset, preprocess, serve
-from rohe.serving.profiles import ProfileCatalog, save_catalog
 
 
 def _served_app(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[Any, dict[str, Any]]:

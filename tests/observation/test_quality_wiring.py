@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from observation.evaluation.servers import serving
+from rohe.core.contracts import ConsumerContract, parse_application_slo
 from rohe.core.errors import InvalidInput
 from rohe.observation.agent.config import load_agent_config
 from rohe.observation.evaluation import ContractEvaluator
@@ -25,7 +26,6 @@ from rohe.observation.service import ObservationService
 from rohe.observation.store import ObservationStore
 from rohe.observation.wiring import QualityListener, default_listeners, silence_tickers
 from rohe.quality import Incident
-from rohe.serving.contracts import ConsumerContract, parse_application_slo
 
 # Recent, so a retention loop would keep these windows.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from rohe.core.contracts import parse_contract
 from rohe.core.errors import InvalidInput
 from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.metrics import ALL_CONSUMERS, WindowKind
 from rohe.observation.report import build_report
-from rohe.serving.contracts import parse_contract
 
 from .evaluation.builders import window
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 
 from observation.evaluation.builders import latency, window
 from observation.evaluation.servers import free_port, serving
+from rohe.core.contracts import parse_contract
 from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.metrics import ModelStats
 from rohe.observation.violations import Violation
@@ -25,7 +26,6 @@ from rohe.quality import (
     build_incident,
     parse_rules,
 )
-from rohe.serving.contracts import parse_contract
 
 
 def violations() -> tuple[list[Violation], Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rohe.serving.profiles import ProfileCatalog, load_rohe_features, ucc2024_quality, ucc2024_throughput
+from rohe.core.profiles import ProfileCatalog, load_rohe_features, ucc2024_quality, ucc2024_throughput
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"

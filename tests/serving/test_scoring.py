@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rohe.serving.contracts import Aggregation, Objective
+from rohe.core.contracts import Aggregation, Objective
 from rohe.serving.selection import aggregate, scale
 from rohe.serving.selection.vectorized import aggregate_columns, scale_array
 

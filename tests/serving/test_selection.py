@@ -6,9 +6,9 @@ from itertools import combinations
 import pytest
 from serving_inputs import ENSEMBLE_SELECTION, require, rohe_catalog
 
+from rohe.core.contracts import ConsumerContract, load_contract, parse_contract
 from rohe.core.errors import InvalidInput, NotFound
-from rohe.serving.contracts import ConsumerContract, load_contract, parse_contract
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection import EnsembleSearch, available, get_search
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rohe.core.contracts import parse_contract
 from rohe.core.errors import NotFound
-from rohe.serving.contracts import parse_contract
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection import NaiveEnumeration, RoheEnsemble
 
 # A few repeated values make exact ties common, so the tie-break is exercised too.

@@ -18,7 +18,9 @@ from rich.console import Console
 
 from rohe.core.background_server import BackgroundServer
 from rohe.core.config import Settings
+from rohe.core.contracts import load_contract
 from rohe.core.errors import RoheError
+from rohe.core.profiles import save_catalog
 from rohe.demo.observe import observation_report
 from rohe.demo.placement import PlacementOutcome, place_pipeline
 from rohe.demo.services import SupervisedServices, timeline
@@ -34,11 +36,9 @@ from rohe.examples.object_classification import (
 from rohe.observation.embedded import ObservedRun, finish, observed_run
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.platform import Platform
-from rohe.serving.contracts import load_contract
 from rohe.serving.gateway import build_gateway, create_gateway_app
 from rohe.serving.loadgen import RunResult, TimedAction, example_samples, run_workload
 from rohe.serving.pipeline import load_pipeline
-from rohe.serving.profiles import save_catalog
 from rohe.serving.profiling_http import measure_catalog
 from rohe.serving.report import ReportFiles, summary_table, write_report
 

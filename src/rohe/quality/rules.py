@@ -31,12 +31,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rohe.core.contracts import Comparison
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document, problems_from_validation
 from rohe.observation.evaluation.clauses import compare
 from rohe.observation.metrics import WindowMetrics
 from rohe.quality.series import MetricReader, metric_reader
-from rohe.serving.contracts import Comparison
 
 
 class Severity(StrEnum):

@@ -22,8 +22,8 @@ from rich.table import Table
 
 from rohe.core.config import Settings
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
+from rohe.core.profiles import ModelProfile, ProfileCatalog, save_catalog
 from rohe.serving.model_service import Predictor
-from rohe.serving.profiles import ModelProfile, ProfileCatalog, save_catalog
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

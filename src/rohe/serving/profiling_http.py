@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import httpx
 import numpy as np
 
+from rohe.core.profiles import ProfileCatalog
 from rohe.examples.workload import Workload
-from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.profiling import measure_profile
 
 NODE_TYPE = "local"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from rohe.core.contracts import load_contract
 from rohe.observation.evaluation import contract_window_functions
 from rohe.observation.reports import Report
-from rohe.serving.contracts import load_contract
 
 from .builders import ROHE_CONTRACTS
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, HTTPException, Request
 
+from rohe.core.contracts import parse_contract
 from rohe.observation.evaluation import ActionDispatcher, ContractEvaluator
 from rohe.observation.violations import Action, Violation
-from rohe.serving.contracts import parse_contract
 
 from .builders import T0, window
 from .servers import free_port, serving

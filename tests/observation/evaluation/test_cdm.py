@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rohe.core.contracts import ConsumerContract, load_contract
 from rohe.core.errors import Conflict, InvalidInput
 from rohe.observation.evaluation import (
     ContractEvaluator,
@@ -18,7 +19,6 @@ from rohe.observation.evaluation import (
     contract_window_functions,
 )
 from rohe.observation.reports import Report, ReportKind, RequestStatus
-from rohe.serving.contracts import ConsumerContract, load_contract
 
 from .builders import ROHE_CONTRACTS, T0, window
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rohe.core.contracts import ConsumerContract, load_contract, parse_application_slo, parse_contract
 from rohe.core.errors import InvalidInput
 from rohe.observation.agent.config import load_agent_config
 from rohe.observation.evaluation import (
@@ -17,7 +18,6 @@ from rohe.observation.evaluation import (
 )
 from rohe.observation.evaluation.wiring import evaluation_for
 from rohe.observation.metrics import ModelStats
-from rohe.serving.contracts import ConsumerContract, load_contract, parse_application_slo, parse_contract
 
 from .builders import ROHE_CONTRACTS, window
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from rohe.core.contracts import load_contract
 from rohe.core.storage import Store
 from rohe.observation.agent import ObservationAgent
 from rohe.observation.agent.config import AgentConfig
@@ -13,7 +14,6 @@ from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.report import build_report
 from rohe.observation.reports import Report, ReportKind, RequestStatus
 from rohe.observation.store import ObservationStore
-from rohe.serving.contracts import load_contract
 
 from .builders import ROHE_CONTRACTS, T0
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from rohe.core.contracts import ConsumerContract, parse_contract
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.metrics import ModelStats, ResourceStats
 from rohe.observation.violations import CauseKind
-from rohe.serving.contracts import ConsumerContract, parse_contract
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
 
 from .builders import latency, window
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rohe.core.errors import InvalidInput, NotFound
+from rohe.core.profiles import ModelProfile
 from rohe.serving.dataplane import MemberPrediction, WeightedVote, accuracy_weights, aggregator_names, make_aggregator
-from rohe.serving.profiles import ModelProfile
 
 
 def member(model: str, *probabilities: float) -> MemberPrediction:

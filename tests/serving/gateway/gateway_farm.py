@@ -27,9 +27,9 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
 from rohe.core.background_server import BackgroundServer
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.model_service import create_model_app, from_callable, from_sklearn
 from rohe.serving.pipeline import PipelineSpec, parse_pipeline
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
 
 SLOW_SECONDS = 0.6
 CLASSES = list(range(10))
@@ -180,7 +180,7 @@ def pipeline(digit_models: tuple[str, ...], series: bool = False, fusion: str = 
 
 
 def contract(consumer: str = "cam", low: int = 1, high: int = 2, deadline_ms: float = 400, **extra: Any) -> Any:
-    from rohe.serving.contracts import ConsumerContract
+    from rohe.core.contracts import ConsumerContract
 
     return ConsumerContract.model_validate(
         {

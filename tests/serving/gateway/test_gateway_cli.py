@@ -14,9 +14,9 @@ from gateway_farm import Farm, catalog, closed_port_url
 from typer.testing import CliRunner
 
 from rohe.cli.main import app
+from rohe.core.profiles import save_catalog
 from rohe.core.storage import Store
 from rohe.observation.store import ObservationStore
-from rohe.serving.profiles import save_catalog
 
 MODELS = ("logreg", "tree")
 

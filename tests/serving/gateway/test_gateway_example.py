@@ -6,10 +6,10 @@ import pytest
 from gateway_farm import Farm, profile, served
 
 from rohe.core.errors import InvalidInput
+from rohe.core.profiles import ProfileCatalog
 from rohe.examples.object_classification import CONTRACT_FILES, MODEL_NAMES, PIPELINE_FILE, data_file
 from rohe.serving.gateway import build_gateway, endpoints_for_services
 from rohe.serving.pipeline import load_pipeline
-from rohe.serving.profiles import ProfileCatalog
 
 # Each example model name is served by one of the farm's digit models (they read raw pixels).
 STAND_INS = {

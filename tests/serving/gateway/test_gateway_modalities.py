@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from gateway_farm import Farm, catalog, contract, pipeline, profile, series_for, served
 
+from rohe.core.contracts import parse_contract
 from rohe.core.errors import InvalidInput
-from rohe.serving.contracts import parse_contract
 from rohe.serving.dataplane import ModelEndpoints
 from rohe.serving.gateway import InferRequest, ServingGateway
 

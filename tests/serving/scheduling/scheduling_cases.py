@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from rohe.serving.contracts import ConsumerContract
+from rohe.core.contracts import ConsumerContract
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.dataplane import MemberPrediction
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.scheduling import PreparedConsumer, RequestContext, prepare
 
 

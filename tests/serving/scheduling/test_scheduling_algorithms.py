@@ -6,7 +6,7 @@ import pytest
 from scheduling_cases import contract, prepared, profile, request, said, zoo
 
 from rohe.core.errors import InvalidInput
-from rohe.serving.profiles import ProfileCatalog
+from rohe.core.profiles import ProfileCatalog
 from rohe.serving.scheduling import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     Adaptive,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scheduling_cases import contract, profile, said
 
-from rohe.serving.profiles import ProfileCatalog
+from rohe.core.profiles import ProfileCatalog
 from rohe.serving.scheduling import RequestContext, get_scheduler, prepare
 
 NAMES = ["adaptive", "dream", "llf", "single-best", "all-models", "random", "oracle"]

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rohe.api.security import check_bind
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
+from rohe.core.profiles import ProfileCatalog, load_catalog
 from rohe.core.shutdown import exit_cleanly_on_sigterm
 from rohe.examples.object_classification import CONTRACT_FILES, PIPELINE_FILE, data_file
 from rohe.examples.object_classification.discovery import in_kubernetes, kubernetes_endpoints, wait_for_local_endpoints
@@ -36,7 +37,6 @@ from rohe.observation.reports import ReportSink
 from rohe.platform import Platform
 from rohe.serving.gateway import ServingGateway, build_gateway, create_gateway_app, parse_endpoint_options
 from rohe.serving.pipeline import PipelineSpec, load_pipeline
-from rohe.serving.profiles import ProfileCatalog, load_catalog
 
 log = logging.getLogger("rohe.examples.object_classification.gateway")
 

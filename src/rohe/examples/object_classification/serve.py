@@ -12,9 +12,9 @@ from pathlib import Path
 import uvicorn
 
 from rohe.core.config import Settings
+from rohe.core.profiles import load_catalog
 from rohe.examples.object_classification.models import MODEL_NAMES, load_model
 from rohe.serving.model_service import create_model_app
-from rohe.serving.profiles import load_catalog
 
 
 def main(argv: list[str] | None = None) -> None:

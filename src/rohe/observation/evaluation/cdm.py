@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rohe.core.contracts import CDMDefinition, ConsumerContract
 from rohe.core.errors import Conflict, InvalidInput, Problem
 from rohe.observation.evaluation.span import COUNT, DENOMINATOR, NUMERATOR, SUM, SUMSQ
 from rohe.observation.reports import Report, ReportKind
-from rohe.serving.contracts import CDMDefinition, ConsumerContract
 
 WindowFunction = Callable[[Sequence[Report]], dict[str, float]]
 Row = dict[str, str]

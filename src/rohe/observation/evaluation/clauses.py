@@ -12,10 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rohe.core.errors import InvalidInput, Problem
-from rohe.observation.metrics import WindowMetrics
-from rohe.observation.violations import Action
-from rohe.serving.contracts import (
+from rohe.core.contracts import (
     Comparison,
     Constraint,
     ConsumerContract,
@@ -23,6 +20,9 @@ from rohe.serving.contracts import (
     SLOClause,
     rohe_metric_kind,
 )
+from rohe.core.errors import InvalidInput, Problem
+from rohe.observation.metrics import WindowMetrics
+from rohe.observation.violations import Action
 
 Extractor = Callable[[WindowMetrics], float | None]
 

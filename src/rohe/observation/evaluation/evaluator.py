@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
+from rohe.core.contracts import ConsumerContract, load_contract
 from rohe.core.errors import Conflict, Problem
+from rohe.core.profiles.catalog import ProfileCatalog
 from rohe.observation.evaluation.actions import ActionDispatcher
 from rohe.observation.evaluation.clauses import Clause, Family, clauses_for
 from rohe.observation.evaluation.explain import explain
 from rohe.observation.evaluation.span import combine_windows, select_span
 from rohe.observation.metrics import ALL_CONSUMERS, WindowKind, WindowMetrics
 from rohe.observation.violations import Violation
-from rohe.serving.contracts import ConsumerContract, load_contract
-from rohe.serving.profiles.catalog import ProfileCatalog
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rohe.core.profiles.catalog import Metric, ProfileCatalog
 from rohe.observation.evaluation.clauses import Clause, Family
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.violations import Cause, CauseKind
-from rohe.serving.profiles.catalog import Metric, ProfileCatalog
 
 # Stage names that are not sequential parts of the gateway's request path: totals, and member-level stages
 # (the agent merges members' "inference" into the window's stages; it runs inside "fanout" and is explained

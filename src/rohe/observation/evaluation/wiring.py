@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from rohe.core.profiles.catalog import ProfileCatalog
 from rohe.observation.agent.config import AgentConfig
 from rohe.observation.evaluation.actions import ActionDispatcher
 from rohe.observation.evaluation.cdm import WindowFunction, contract_window_functions
 from rohe.observation.evaluation.evaluator import ContractEvaluator, ViolationSink, load_contracts
-from rohe.serving.profiles.catalog import ProfileCatalog
 
 
 @dataclass(frozen=True)

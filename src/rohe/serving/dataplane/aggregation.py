@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from rohe.core.errors import InvalidInput, NotFound, Problem, ProblemCollector
-from rohe.serving.profiles import ModelProfile
+from rohe.core.profiles import ModelProfile
 
 
 @dataclass(frozen=True)

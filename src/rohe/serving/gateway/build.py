@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rohe.core.contracts import ConsumerContract, load_contract
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
-from rohe.serving.contracts import ConsumerContract, load_contract
+from rohe.core.profiles import ProfileCatalog, load_catalog
 from rohe.serving.dataplane import ModelEndpoints
 from rohe.serving.gateway.service import ServingGateway
 from rohe.serving.pipeline import PipelineSpec, load_pipeline
-from rohe.serving.profiles import ProfileCatalog, load_catalog
 
 
 def parse_endpoint_options(options: Sequence[str]) -> dict[str, list[str]]:

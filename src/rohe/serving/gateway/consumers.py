@@ -9,11 +9,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rohe.core.contracts import ConsumerContract
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
-from rohe.serving.contracts import ConsumerContract
+from rohe.core.profiles import ProfileCatalog
 from rohe.serving.dataplane import ModelEndpoints
 from rohe.serving.pipeline import ModalityNeed, PipelineSpec, need_from_latencies
-from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.scheduling import PreparedConsumer, prepare
 
 log = logging.getLogger(__name__)

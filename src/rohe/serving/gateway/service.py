@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rohe.core.contracts import ConsumerContract
 from rohe.core.errors import NotFound, Problem, RoheError
-from rohe.serving.contracts import ConsumerContract
+from rohe.core.profiles import ProfileCatalog
 from rohe.serving.dataplane import (
     AggregatedPrediction,
     Aggregator,
@@ -45,7 +46,6 @@ from rohe.serving.pipeline import (
     resolve_preprocessors,
     run_preprocessing,
 )
-from rohe.serving.profiles import ProfileCatalog
 from rohe.serving.scheduling import ExecutionPlan, RequestContext, RequestScheduler, available_schedulers, get_scheduler
 
 log = logging.getLogger(__name__)

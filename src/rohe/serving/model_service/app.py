@@ -10,12 +10,12 @@ import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from rohe.core.profiles import ModelProfile
 from rohe.observation.probes.middleware import ProbeMiddleware
 from rohe.observation.probes.scope import ReportOrigin, annotate, current_scope
 from rohe.observation.reports import ReportSink
 from rohe.serving.model_service.predictor import Predictor
 from rohe.serving.model_service.schema import Prediction, PredictRequest, PredictResponse
-from rohe.serving.profiles import ModelProfile
 
 
 class LatencyWindow:

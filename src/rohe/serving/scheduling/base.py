@@ -15,11 +15,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from rohe.core.contracts import ConsumerContract
+from rohe.core.contracts.model import MetricKind
 from rohe.core.errors import InvalidInput, Problem
-from rohe.serving.contracts import ConsumerContract
-from rohe.serving.contracts.model import MetricKind
+from rohe.core.profiles import Metric, ProfileCatalog
 from rohe.serving.dataplane import MemberPrediction
-from rohe.serving.profiles import Metric, ProfileCatalog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

@@ -6,8 +6,8 @@ from itertools import combinations, product
 
 import numpy as np
 
-from rohe.serving.contracts import ConsumerContract, EnsembleSize
-from rohe.serving.profiles import ModelProfile, ProfileCatalog
+from rohe.core.contracts import ConsumerContract, EnsembleSize
+from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection.base import TIE_TOLERANCE, EnsembleChoice
 from rohe.serving.selection.scoring import evaluate
 from rohe.serving.selection.space import allowed_indices, build_space, no_feasible

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from rohe.serving.contracts import ConsumerContract
-from rohe.serving.profiles import ProfileCatalog
+from rohe.core.contracts import ConsumerContract
+from rohe.core.profiles import ProfileCatalog
 
 # Scores closer than this are a tie; ties go to the candidate enumerated first (see docs/serving-selection.md).
 TIE_TOLERANCE = 1e-9

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rohe.serving.contracts import Aggregation, ConsumerContract, MetricKind, Objective
-from rohe.serving.contracts.model import Constraint, Direction, _MetricRef
-from rohe.serving.profiles import ModelProfile
+from rohe.core.contracts import Aggregation, ConsumerContract, MetricKind, Objective
+from rohe.core.contracts.model import Constraint, Direction, _MetricRef
+from rohe.core.profiles import ModelProfile
 from rohe.serving.selection.base import Member, MetricOutcome
 
 NAN = float("nan")

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rohe.core.contracts import Aggregation, ConsumerContract, MetricKind
+from rohe.core.contracts.model import _MetricRef
 from rohe.core.errors import NotFound, Problem
-from rohe.serving.contracts import Aggregation, ConsumerContract, MetricKind
-from rohe.serving.contracts.model import _MetricRef
-from rohe.serving.profiles import Metric, ProfileCatalog
-from rohe.serving.profiles.catalog import FloatArray
+from rohe.core.profiles import Metric, ProfileCatalog
+from rohe.core.profiles.catalog import FloatArray
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from itertools import combinations, product
 import numpy as np
 import numpy.typing as npt
 
-from rohe.serving.contracts import Aggregation, ConsumerContract, Objective
-from rohe.serving.contracts.model import Constraint, Direction
-from rohe.serving.profiles.catalog import FloatArray
+from rohe.core.contracts import Aggregation, ConsumerContract, Objective
+from rohe.core.contracts.model import Constraint, Direction
+from rohe.core.profiles.catalog import FloatArray
 from rohe.serving.selection.space import CandidateSpace
 
 IntArray = npt.NDArray[np.int64]

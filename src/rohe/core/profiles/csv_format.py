@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import problems_from_validation
-from rohe.serving.profiles.catalog import ProfileCatalog
-from rohe.serving.profiles.model import ModelProfile
+from rohe.core.profiles.catalog import ProfileCatalog
+from rohe.core.profiles.model import ModelProfile
 
 SCALAR_COLUMNS = (
     "latency_p50_ms",

@@ -7,7 +7,7 @@ import pytest
 from serving_inputs import ENSEMBLE_SELECTION, IOT_JOURNAL, UCC2024, require, rohe_catalog
 
 from rohe.core.errors import Conflict, InvalidInput
-from rohe.serving.profiles import (
+from rohe.core.profiles import (
     COST_SCALE,
     Metric,
     ModelProfile,

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rohe.core.errors import Conflict, InvalidInput, Problem
-from rohe.serving.profiles.model import ModelProfile
+from rohe.core.profiles.model import ModelProfile
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -1,6 +1,6 @@
 """Consumer contracts: typed objectives and constraints over ensemble metrics, and their loaders."""
 
-from rohe.serving.contracts.loaders import (
+from rohe.core.contracts.loaders import (
     contract_from_rohe_application,
     contract_from_rohe_selection,
     load_contract,
@@ -8,7 +8,7 @@ from rohe.serving.contracts.loaders import (
     parse_contract,
     rohe_metric_kind,
 )
-from rohe.serving.contracts.model import (
+from rohe.core.contracts.model import (
     DEFAULT_AGGREGATION,
     Aggregation,
     Constraint,
@@ -19,7 +19,7 @@ from rohe.serving.contracts.model import (
     Objective,
     Scale,
 )
-from rohe.serving.contracts.slo import (
+from rohe.core.contracts.slo import (
     ApplicationSLO,
     CDMDefinition,
     Comparison,

@@ -18,8 +18,8 @@ from typing import Any
 
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document
-from rohe.serving.profiles.catalog import ProfileCatalog
-from rohe.serving.profiles.model import ModelProfile
+from rohe.core.profiles.catalog import ProfileCatalog
+from rohe.core.profiles.model import ModelProfile
 
 _LABEL = re.compile(r"^label_(\d+)$")
 

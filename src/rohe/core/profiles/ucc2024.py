@@ -17,9 +17,9 @@ import csv
 from pathlib import Path
 
 from rohe.core.errors import InvalidInput, Problem
-from rohe.serving.profiles.catalog import ProfileCatalog
-from rohe.serving.profiles.model import ModelProfile
-from rohe.serving.profiles.rohe_features import ModelQuality
+from rohe.core.profiles.catalog import ProfileCatalog
+from rohe.core.profiles.model import ModelProfile
+from rohe.core.profiles.rohe_features import ModelQuality
 
 _PERFORMANCE_FILES = ("performance.csv", "service_report.csv")
 _THROUGHPUT_COLUMN = "min_throughput(req/s)"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rohe.serving.contracts.slo import ApplicationSLO
+from rohe.core.contracts.slo import ApplicationSLO
 
 
 class MetricKind(StrEnum):

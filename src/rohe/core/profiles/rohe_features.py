@@ -16,8 +16,8 @@ from typing import Any
 
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
 from rohe.core.loading import load_document
-from rohe.serving.profiles.catalog import ProfileCatalog
-from rohe.serving.profiles.model import ModelProfile
+from rohe.core.profiles.catalog import ProfileCatalog
+from rohe.core.profiles.model import ModelProfile
 
 COST_SCALE = 1e-5  # the published method's factor from table prices to the contract's cost range
 

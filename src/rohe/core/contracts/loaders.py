@@ -10,9 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rohe.core.errors import InvalidInput, Problem, ProblemCollector
-from rohe.core.loading import load_document, problems_from_validation
-from rohe.serving.contracts.model import (
+from rohe.core.contracts.model import (
     Aggregation,
     Constraint,
     ConsumerContract,
@@ -21,7 +19,9 @@ from rohe.serving.contracts.model import (
     MetricKind,
     Objective,
 )
-from rohe.serving.contracts.slo import ApplicationSLO
+from rohe.core.contracts.slo import ApplicationSLO
+from rohe.core.errors import InvalidInput, Problem, ProblemCollector
+from rohe.core.loading import load_document, problems_from_validation
 
 _Model = TypeVar("_Model", bound=BaseModel)
 

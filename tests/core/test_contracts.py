@@ -5,8 +5,7 @@ from typing import Any
 import pytest
 from serving_inputs import CONTRACTS, ENSEMBLE_SELECTION, require
 
-from rohe.core.errors import InvalidInput
-from rohe.serving.contracts import (
+from rohe.core.contracts import (
     Aggregation,
     Direction,
     MetricKind,
@@ -17,6 +16,7 @@ from rohe.serving.contracts import (
     rohe_metric_kind,
     window_seconds,
 )
+from rohe.core.errors import InvalidInput
 
 
 def own_contract(**changes: Any) -> dict[str, Any]:
