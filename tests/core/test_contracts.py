@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from serving_inputs import CONTRACTS, ENSEMBLE_SELECTION, require
 
 from rohe.core.contracts import (
     Aggregation,
@@ -17,6 +16,7 @@ from rohe.core.contracts import (
     window_seconds,
 )
 from rohe.core.errors import InvalidInput
+from shared_inputs import CONTRACTS, ENSEMBLE_SELECTION, require
 
 
 def own_contract(**changes: Any) -> dict[str, Any]:

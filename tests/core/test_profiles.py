@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from serving_inputs import ENSEMBLE_SELECTION, IOT_JOURNAL, UCC2024, require, rohe_catalog
 
 from rohe.core.errors import Conflict, InvalidInput
 from rohe.core.profiles import (
@@ -19,6 +18,7 @@ from rohe.core.profiles import (
     load_ucc2024,
     loads_catalog,
 )
+from shared_inputs import ENSEMBLE_SELECTION, IOT_JOURNAL, UCC2024, require, rohe_catalog
 
 
 def test_catalog_arrays_follow_first_appearance_and_mark_unknowns() -> None:

@@ -4,12 +4,12 @@ import math
 from itertools import combinations
 
 import pytest
-from serving_inputs import ENSEMBLE_SELECTION, require, rohe_catalog
 
 from rohe.core.contracts import ConsumerContract, load_contract, parse_contract
 from rohe.core.errors import InvalidInput, NotFound
 from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection import EnsembleSearch, available, get_search
+from shared_inputs import ENSEMBLE_SELECTION, require, rohe_catalog
 
 
 def rohe_reference(contract_doc: dict, catalog: ProfileCatalog) -> tuple[list[tuple[str, str]], float]:

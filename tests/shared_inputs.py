@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rohe.core.profiles import ProfileCatalog, load_rohe_features, ucc2024_quality, ucc2024_throughput
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 INPUTS = SHARED / "rohe-inputs"
 ENSEMBLE_SELECTION = INPUTS / "ensemble_selection"
