@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from rohe.api.app import create_app
 from rohe.core.config import ApiSettings, Settings
 
+TOKEN = "s3cret-api-token-for-tests"
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -23,6 +25,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def secured(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "secure", api=ApiSettings(token="s3cret"))
+    settings = Settings(data_dir=tmp_path / "secure", api=ApiSettings(token=TOKEN))
     with TestClient(create_app(settings)) as c:
         yield c

@@ -16,6 +16,8 @@ from rohe.observation.reports import Report, ReportKind, RequestStatus
 from rohe.observation.violations import Violation
 from rohe.platform import Platform
 
+TOKEN = "s3cret-api-token-for-tests"  # as tests/api/conftest.py's secured client
+
 CONFIG: dict[str, Any] = {"windows": [{"size_s": 1}], "allowed_lateness_s": 0, "idle_close_s": None}
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
@@ -142,12 +144,13 @@ def test_incidents_of_an_agent_with_quality_rules_over_http(tmp_path: Path) -> N
         assert [a["running"] for a in second.get("/observation/agents").json()] == [True]
 
 
-def test_mutating_routes_need_the_token(secured: TestClient) -> None:
+def test_every_route_but_health_needs_the_token(secured: TestClient) -> None:
     assert secured.post("/observation/apps", json={"app": "shop"}).status_code == 401
-    auth = {"Authorization": "Bearer s3cret"}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     assert secured.post("/observation/apps", json={"app": "shop"}, headers=auth).status_code == 201
-    assert secured.get("/observation/apps").status_code == 200
-    assert secured.get("/observation/metrics").status_code == 200
+    assert secured.get("/observation/apps").status_code == 401
+    assert secured.get("/observation/apps", headers=auth).status_code == 200
+    assert secured.get("/observation/metrics", headers=auth).status_code == 200
     assert secured.post("/observation/apps/shop/agent/start", json=CONFIG).status_code == 401
     assert secured.post("/observation/apps/shop/agent/start", json=CONFIG, headers=auth).status_code == 200
     assert secured.post("/observation/apps/shop/agent/stop").status_code == 401

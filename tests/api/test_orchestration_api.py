@@ -10,6 +10,8 @@ from factories import node_doc, service_doc
 from rohe.api.app import create_app
 from rohe.core.config import Settings
 
+TOKEN = "s3cret-api-token-for-tests"  # as tests/api/conftest.py's secured client
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "rohe-inputs" / "orchestration_command"
 
 
@@ -66,13 +68,15 @@ def test_bad_input_is_a_4xx_naming_the_field_and_changes_nothing(client: TestCli
     assert [n["node"]["name"] for n in client.get("/orchestration/nodes").json()] == ["a"]
 
 
-def test_mutating_routes_need_the_token_when_one_is_set(secured: TestClient) -> None:
+def test_every_route_but_health_needs_the_token_when_one_is_set(secured: TestClient) -> None:
     assert secured.post("/orchestration/nodes", json=node_doc("a")).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
     assert secured.post("/orchestration/nodes", json=node_doc("a"), headers=wrong).status_code == 401
-    right = {"Authorization": "Bearer s3cret"}
+    right = {"Authorization": f"Bearer {TOKEN}"}
     assert secured.post("/orchestration/nodes", json=node_doc("a"), headers=right).status_code == 201
-    assert secured.get("/orchestration/nodes").status_code == 200  # reading needs no token
+    assert secured.get("/orchestration/nodes").status_code == 401  # reads too: they show the cluster
+    assert secured.get("/orchestration/nodes", headers=right).status_code == 200
+    assert secured.get("/health").status_code == 200
     assert secured.post("/orchestration/agent/start").status_code == 401
 
 

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from rohe import __version__
 from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
+from rohe.api.vetting import request_policy
+from rohe.core.auth import protect
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.platform import Platform
@@ -40,7 +42,10 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         description="Orchestration and observation of ML inference pipelines on edge clusters.",
         lifespan=lifespan,
     )
-    app.state.token = settings.api.token
+    app.state.settings = settings
+    app.state.policy = request_policy(settings)
+    # Every route but /health needs the token when one is set (docs/security.md).
+    protect(app, settings.api.token)
 
     @app.exception_handler(RoheError)
     async def _rohe_error(_: Request, exc: RoheError) -> JSONResponse:

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from rohe.api.security import require_token
-from rohe.core.config import TransportKind
+from rohe.api.vetting import parse_agent_request, vet_agent_config, vet_registration
+from rohe.core.config import Settings, TransportKind
+from rohe.core.trust import RequestPolicy
 from rohe.observation.exporter import CONTENT_TYPE
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
@@ -20,7 +21,6 @@ from rohe.platform import Platform
 from rohe.quality.diagnosis import Incident
 
 router = APIRouter(prefix="/observation", tags=["observation"])
-mutating = [Depends(require_token)]
 
 
 class RegisterApp(BaseModel):
@@ -40,9 +40,14 @@ def observation(request: Request) -> ObservationService:
     return platform.observation
 
 
-@router.post("/apps", status_code=status.HTTP_201_CREATED, dependencies=mutating)
-def register_app(body: RegisterApp, service: ObservationService = Depends(observation)) -> AppRegistration:
-    """Register an app run (idempotent: the same app and run keep their id; other fields are updated)."""
+@router.post("/apps", status_code=status.HTTP_201_CREATED)
+def register_app(
+    body: RegisterApp, request: Request, service: ObservationService = Depends(observation)
+) -> AppRegistration:
+    """Register an app run (idempotent: the same app and run keep their id; other fields are updated).
+    A credentials_env must be listed in api.secrets for the broker URL (docs/security.md)."""
+    settings: Settings = request.app.state.settings
+    vet_registration(request.app.state.policy, settings, body.transport, body.broker_url, body.credentials_env)
     # No output_dir over HTTP: a client must not choose where the server writes files; the CLI writes locally.
     return service.register_app(
         body.app, body.run, body.user, body.url,
@@ -60,7 +65,7 @@ def get_app(app: str, run: str = "default", service: ObservationService = Depend
     return service.get_app(app, run)
 
 
-@router.delete("/apps/{app}", dependencies=mutating)
+@router.delete("/apps/{app}")
 def delete_app(
     app: str,
     run: str | None = None,
@@ -71,16 +76,21 @@ def delete_app(
     return {"removed": [{"app": r.app, "run": r.run} for r in removed], "kept_metrics": keep_metrics}
 
 
-@router.post("/apps/{app}/agent/start", dependencies=mutating)
+@router.post("/apps/{app}/agent/start")
 def start_agent(
     app: str,
+    request: Request,
     config: dict[str, Any] = Body(..., description="an observation agent config; 'app' may be left out"),
     service: ObservationService = Depends(observation),
 ) -> AgentStatus:
-    return service.start_agent(app, config)
+    """Plug-ins, files, secrets and URLs in the config must be allowed by the server config (docs/security.md)."""
+    rules: RequestPolicy = request.app.state.policy
+    parsed = parse_agent_request(app, config)
+    registration = service.get_app(parsed.app, parsed.run)
+    return service.start_agent(app, vet_agent_config(rules, parsed, registration))
 
 
-@router.post("/apps/{app}/agent/stop", dependencies=mutating)
+@router.post("/apps/{app}/agent/stop")
 def stop_agent(
     app: str, run: str | None = None, service: ObservationService = Depends(observation)
 ) -> list[AgentStatus]:
@@ -92,7 +102,7 @@ def list_agents(service: ObservationService = Depends(observation)) -> list[Agen
     return service.agents()
 
 
-@router.post("/apps/{app}/reports", status_code=status.HTTP_202_ACCEPTED, dependencies=mutating)
+@router.post("/apps/{app}/reports", status_code=status.HTTP_202_ACCEPTED)
 def ingest(
     app: str, reports: list[Report], run: str = "default", service: ObservationService = Depends(observation)
 ) -> dict[str, int]:

@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from rohe.api.security import require_token
+from rohe.api.vetting import vet_algorithm
 from rohe.core.domain import NodeStatus, Replica, ReplicaStatus, Service
+from rohe.core.redact import redact_env
+from rohe.core.trust import RequestPolicy
 from rohe.orchestration.inputs import read_nodes, read_services
 from rohe.orchestration.placement import available_algorithms
 from rohe.orchestration.service import Plan
@@ -15,7 +17,6 @@ from rohe.orchestration.usage import NodeUsage
 from rohe.platform import Platform
 
 router = APIRouter(prefix="/orchestration", tags=["orchestration"])
-mutating = [Depends(require_token)]
 
 DOCUMENT = Body(
     ...,
@@ -29,12 +30,23 @@ def platform(request: Request) -> Platform:
     return value
 
 
+def policy(request: Request) -> RequestPolicy:
+    value: RequestPolicy = request.app.state.policy
+    return value
+
+
+def redacted(service: Service) -> Service:
+    """What a response may show of a service: secret-looking env values and URL credentials in them redacted.
+    `rohe orchestration deploy --url` lets a redacted variable inherit from its own environment instead."""
+    return service.model_copy(update={"env": redact_env(service.env)}) if service.env else service
+
+
 @router.get("/nodes", response_model=list[NodeUsage])
 def list_nodes(p: Platform = Depends(platform)) -> list[NodeUsage]:
     return p.orchestration.list_nodes()
 
 
-@router.post("/nodes", status_code=status.HTTP_201_CREATED, dependencies=mutating)
+@router.post("/nodes", status_code=status.HTTP_201_CREATED)
 def add_nodes(document: Any = DOCUMENT, p: Platform = Depends(platform)) -> dict[str, list[str]]:
     nodes = p.orchestration.add_nodes(read_nodes(document, "request body"))
     p.agent.poke()
@@ -46,28 +58,28 @@ def get_node(name: str, p: Platform = Depends(platform)) -> NodeUsage:
     return p.orchestration.get_node(name)
 
 
-@router.delete("/nodes/{name}", dependencies=mutating)
+@router.delete("/nodes/{name}")
 def remove_node(name: str, p: Platform = Depends(platform)) -> dict[str, Any]:
     requeued = p.orchestration.remove_node(name)
     p.agent.poke()
     return {"removed": [name], "requeued": [r.key for r in requeued]}
 
 
-@router.delete("/nodes", dependencies=mutating)
+@router.delete("/nodes")
 def remove_all_nodes(p: Platform = Depends(platform)) -> dict[str, Any]:
     names = [u.node.name for u in p.orchestration.list_nodes()]
     requeued = p.orchestration.remove_all_nodes()
     return {"removed": names, "requeued": [r.key for r in requeued]}
 
 
-@router.post("/nodes/{name}/drain", dependencies=mutating)
+@router.post("/nodes/{name}/drain")
 def drain_node(name: str, p: Platform = Depends(platform)) -> dict[str, Any]:
     requeued = p.orchestration.drain_node(name)
     p.agent.poke()
     return {"drained": name, "requeued": [r.key for r in requeued]}
 
 
-@router.post("/nodes/{name}/status", dependencies=mutating)
+@router.post("/nodes/{name}/status")
 def set_node_status(
     name: str, value: NodeStatus = Query(..., alias="status"), p: Platform = Depends(platform)
 ) -> dict[str, str]:
@@ -78,10 +90,10 @@ def set_node_status(
 
 @router.get("/services", response_model=list[Service])
 def list_services(application: str | None = None, p: Platform = Depends(platform)) -> list[Service]:
-    return p.orchestration.list_services(application)
+    return [redacted(s) for s in p.orchestration.list_services(application)]
 
 
-@router.post("/services", status_code=status.HTTP_201_CREATED, dependencies=mutating)
+@router.post("/services", status_code=status.HTTP_201_CREATED)
 def add_services(
     document: Any = DOCUMENT, application: str | None = None, p: Platform = Depends(platform)
 ) -> dict[str, list[str]]:
@@ -92,17 +104,17 @@ def add_services(
 
 @router.get("/services/{name}", response_model=Service)
 def get_service(name: str, p: Platform = Depends(platform)) -> Service:
-    return p.orchestration.get_service(name)
+    return redacted(p.orchestration.get_service(name))
 
 
-@router.delete("/services/{name}", dependencies=mutating)
+@router.delete("/services/{name}")
 def remove_service(name: str, p: Platform = Depends(platform)) -> dict[str, Any]:
     released = p.orchestration.remove_service(name)
     p.agent.poke()
     return {"removed": [name], "released": [r.key for r in released]}
 
 
-@router.delete("/applications/{application}", dependencies=mutating)
+@router.delete("/applications/{application}")
 def remove_application(application: str, p: Platform = Depends(platform)) -> dict[str, Any]:
     removed = p.orchestration.remove_application(application)
     p.agent.poke()
@@ -125,13 +137,21 @@ def algorithms() -> list[str]:
 
 
 @router.post("/plan", response_model=Plan)
-def plan(algorithm: str | None = None, replan: bool = False, p: Platform = Depends(platform)) -> Plan:
-    """Dry run: what would go where and why. Stores nothing, so it needs no token."""
+def plan(
+    algorithm: str | None = None, replan: bool = False, p: Platform = Depends(platform),
+    rules: RequestPolicy = Depends(policy),
+) -> Plan:
+    """Dry run: what would go where and why. Stores nothing; with a token set it still needs it (every route
+    does), because an algorithm runs code and the plan shows the cluster."""
+    vet_algorithm(rules, algorithm)
     return p.orchestration.plan(algorithm, replan)
 
 
-@router.post("/place", dependencies=mutating)
-def place(algorithm: str | None = None, p: Platform = Depends(platform)) -> dict[str, Any]:
+@router.post("/place")
+def place(
+    algorithm: str | None = None, p: Platform = Depends(platform), rules: RequestPolicy = Depends(policy)
+) -> dict[str, Any]:
+    vet_algorithm(rules, algorithm)
     result = p.orchestration.place_queued(algorithm)
     return {
         "algorithm": result.algorithm,
@@ -150,13 +170,13 @@ def agent_status(p: Platform = Depends(platform)) -> dict[str, Any]:
     }
 
 
-@router.post("/agent/start", dependencies=mutating)
+@router.post("/agent/start")
 def start_agent(p: Platform = Depends(platform)) -> dict[str, Any]:
     p.agent.start()
     return agent_status(p)
 
 
-@router.post("/agent/stop", dependencies=mutating)
+@router.post("/agent/stop")
 def stop_agent(p: Platform = Depends(platform)) -> dict[str, Any]:
     p.agent.stop()
     return agent_status(p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -11,7 +12,11 @@ from rich.table import Table
 
 from rohe.cli.backend import open_backend
 from rohe.cli.errors import handle_errors
+from rohe.core.auth import is_loopback
 from rohe.core.config import load_settings
+from rohe.core.domain import Service
+from rohe.core.errors import InvalidInput, Problem
+from rohe.core.redact import REDACTED
 from rohe.orchestration.deploy.kubernetes import KubernetesDeployer, build_manifests, write_manifests
 from rohe.orchestration.deploy.local import LocalDeployer, LocalReplicaProcess
 
@@ -34,6 +39,24 @@ def processes_table(processes: list[LocalReplicaProcess]) -> Table:
     return table
 
 
+def require_trusted_link(url: str) -> None:
+    """Commands fetched from a server are run here: refuse them unless the link is authenticated (https) or
+    never leaves this machine, so nobody on the path can inject a command."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+        return
+    raise InvalidInput("refusing to run commands fetched over an unauthenticated link", [Problem(
+        "--url", f"{parts.scheme}://{parts.hostname}: plain HTTP beyond this machine can be read and altered",
+        "serve the API behind https (with api.token) or deploy on the server host with a loopback URL")])
+
+
+def without_redacted_env(service: Service) -> Service:
+    """The API redacts secret env values; those variables are left out, so the process inherits them from
+    this machine's environment instead of receiving the placeholder."""
+    kept = {k: v for k, v in service.env.items() if REDACTED not in v}
+    return service if kept == service.env else service.model_copy(update={"env": kept})
+
+
 @handle_errors
 def deploy(
     target: Annotated[
@@ -44,7 +67,11 @@ def deploy(
     kubeconfig: Annotated[Path | None, typer.Option(help="apply to the cluster of this kubeconfig")] = None,
     namespace: Annotated[str | None, typer.Option(help="Kubernetes namespace; default deploy.namespace")] = None,
     stop: Annotated[bool, typer.Option("--stop", help="local: stop every replica process rohe started")] = False,
-    url: Annotated[str | None, typer.Option("--url", help="URL of a running orchestration service")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="URL of a running orchestration service; https, or http on loopback only "
+                     "(its services' commands are run here)"),
+    ] = None,
 ) -> None:
     """Deploy placed replicas: as local processes (embedded default) or to Kubernetes/K3s."""
     settings = load_settings()
@@ -54,11 +81,15 @@ def deploy(
         local.stop_all()
         console.print("[green]stopped every local replica process[/]")
         return
+    if url is not None and not dry_run:
+        require_trusted_link(url)
     b = open_backend(settings, url)
     try:
         services, replicas = b.list_services(None), b.replicas()
     finally:
         b.close()
+    if url is not None:
+        services = [without_redacted_env(s) for s in services]
     if chosen == "local":
         console.print(processes_table(local.apply(services, replicas)))
         return

@@ -10,21 +10,65 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from rohe.core.auth import TOKEN_HINT, token_problem
 from rohe.core.errors import InvalidInput
 from rohe.core.loading import load_document, problems_from_validation
+from rohe.core.trust import url_prefix_problem
 
 DEFAULT_CONFIG_FILE = "rohe.yaml"
 
 
 class ApiSettings(BaseModel):
+    """How the API is reached, and what its callers may name (docs/security.md). Request bodies and query
+    strings are untrusted: code, secrets and outbound URLs they name must be allowed here, by the operator."""
+
     model_config = ConfigDict(extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=5010, ge=1, le=65535)
-    token: str | None = Field(default=None, description="when set, mutating routes require 'Bearer <token>'")
+    token: str | None = Field(
+        default=None, description="when set, every route but /health requires 'Authorization: Bearer <token>'"
+    )
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="dotted paths (module:attr) API requests may name as parser, window function or algorithm; "
+        "installed entry points and built-in names need no listing",
+    )
+    secrets: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="environment variable NAME -> URL prefixes its value may be sent to, for the *_env fields of "
+        "API requests (credentials_env, quality.llm.api_key_env, actions.gateway_token_env)",
+    )
+    outbound_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes API requests may make the server call (webhooks, gateways, LLM endpoints)",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _usable_token(cls, value: str | None) -> str | None:
+        problem = None if value is None else token_problem(value)
+        if problem is not None:
+            raise ValueError(f"the token {problem} ({TOKEN_HINT})")
+        return value
+
+    @field_validator("outbound_urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            url_prefix_problem(url)
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_urls(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for urls in value.values():
+            for url in urls:
+                url_prefix_problem(url)
+        return value
 
 
 class Weights(BaseModel):

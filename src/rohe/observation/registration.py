@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from rohe.core.config import TransportKind
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
+from rohe.core.redact import redact_url, url_secrets
 from rohe.observation.transports import channel_name
 
 # Fixed forever: app ids derive from it, and ids must stay stable across versions and installations.
@@ -41,6 +42,11 @@ class TransportConfig(BaseModel):
     url: str | None = None
     channel: str
 
+    @field_serializer("url")
+    def _redacted(self, url: str | None) -> str | None:
+        # Registrations made before credentials were refused may still hold some: never hand them out.
+        return None if url is None else redact_url(url)
+
 
 class ProbeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,6 +71,10 @@ class AppRegistration(BaseModel):
     output_dir: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @field_serializer("url")
+    def _redacted(self, url: str | None) -> str | None:
+        return None if url is None else redact_url(url)
 
 
 def app_id(app: str, run: str) -> uuid.UUID:
@@ -118,20 +128,27 @@ def check_names(**names: str) -> None:
 
 
 def _refuse_secrets(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
     if not parts.scheme or not parts.netloc:
         raise InvalidInput(
             "invalid broker URL",
-            [Problem("broker_url", f"{url!r} is not a URL", "use e.g. mqtt://host:1883 or amqp://host:5672/")],
+            [Problem("broker_url", f"{redact_url(url)!r} is not a URL",
+                     "use e.g. mqtt://host:1883 or amqp://host:5672/")],
         )
-    if parts.password:
+    found = url_secrets(url)
+    if found:
+        # Any user part counts, not only a password: NATS carries its token as the user name.
         raise InvalidInput(
-            "the broker URL carries a password",
+            "the broker URL carries credentials",
             [
                 Problem(
                     "broker_url",
-                    "registrations are stored and printed, so they must not hold secrets",
-                    "drop the password from the URL and name the environment variable holding it in credentials_env",
+                    f"its {' and '.join(found)} would be stored and served; registrations must not hold secrets",
+                    "drop the credentials from the URL and name the environment variable holding them in "
+                    "credentials_env",
                 )
             ],
         )

@@ -1,5 +1,6 @@
 """The serving gateway's HTTP face (docs/serving-gateway.md): /infer, /feedback, /health, /algorithms,
-/consumers, /stats, and the token-protected /consumers/{consumer}/policy observation actions call."""
+/consumers, /stats, and /consumers/{consumer}/policy (observation actions). With a token set, every route
+but /health needs it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from rohe import __version__
-from rohe.api.security import require_token
+from rohe.core.auth import protect
 from rohe.core.errors import RoheError
 from rohe.serving.gateway.schema import (
     FeedbackRequest,
@@ -48,8 +49,9 @@ def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> Fas
         version=__version__,
         description="Per-request ensemble scheduling over the pipeline's model services.",
     )
-    app.state.token = token
     app.state.gateway = gateway
+    # The platform API's rule: with a token set, every route but /health needs it (docs/security.md).
+    protect(app, token)
 
     @app.exception_handler(RoheError)
     async def _rohe_error(_: Request, exc: RoheError) -> JSONResponse:
@@ -116,7 +118,7 @@ def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> Fas
     def stats() -> StatsResponse:
         return gateway.stats()
 
-    @app.post("/consumers/{consumer}/policy", response_model=PolicyState, dependencies=[Depends(require_token)])
+    @app.post("/consumers/{consumer}/policy", response_model=PolicyState)
     async def policy(consumer: str, body: PolicyRequest) -> PolicyState:
         return gateway.set_policy(consumer, body.algorithm, body.degrade)
 
