@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import AGENT
 from fastapi.testclient import TestClient
+
+from conftest import AGENT
 
 SECRET_LINE = "root:$6$TOPSECRETHASH:19000:0:99999:7:::"
 

@@ -20,6 +20,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from rohe.core.redact import redact_text, redact_url
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.violations import Violation
 from rohe.quality.anomaly import Anomaly
@@ -65,12 +66,12 @@ def request_narrative(config: LLMConfig, incident: Incident, client: httpx.Clien
         response.raise_for_status()
         content = response.json()["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"unexpected chat completion from {url}: {exc}") from None
+        raise ValueError(f"unexpected chat completion from {redact_url(url)}: {exc}") from None
     finally:
         if owned:
             http.close()
     if not isinstance(content, str) or not content.strip():
-        raise ValueError(f"empty chat completion from {url}")
+        raise ValueError(f"empty chat completion from {redact_url(url)}")
     return content.strip()
 
 
@@ -112,7 +113,7 @@ class Diagnoser:
             text = request_narrative(self.llm, incident)
         except (httpx.HTTPError, ValueError) as exc:
             self.failures += 1
-            logger.warning("LLM narrative for incident %s failed: %s", incident.incident_id, exc)
+            logger.warning("LLM narrative for incident %s failed: %s", incident.incident_id, redact_text(str(exc)))
             return incident
         narrated = incident.model_copy(update={"narrative": text, "narrative_source": "llm"})
         with self._lock:

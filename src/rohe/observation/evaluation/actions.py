@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from rohe.core.redact import redact_text, redact_url
 from rohe.observation.violations import Action, Violation
 
 logger = logging.getLogger("rohe.observation.violations")
@@ -150,17 +151,20 @@ class ActionDispatcher:
     def _post(self, client: httpx.Client, violation: Violation, url: str, body: dict[str, object],
               headers: dict[str, str]) -> ActionOutcome:
         vid = str(violation.violation_id)
+        shown = redact_url(url)  # outcomes are stored and logged: never with the URL's credentials
         try:
             response = client.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            logger.warning("%s for violation %s: POST %s failed: %s", violation.action.value, vid, url, exc)
-            return ActionOutcome(vid, violation.action, url, "failed", f"{type(exc).__name__}: {exc}")
+            logger.warning("%s for violation %s: POST %s failed: %s", violation.action.value, vid, shown,
+                           redact_text(str(exc)))
+            return ActionOutcome(vid, violation.action, shown, "failed",
+                                 f"{type(exc).__name__}: {redact_text(str(exc))}")
         if response.is_error:
-            logger.warning("%s for violation %s: POST %s answered %s", violation.action.value, vid, url,
+            logger.warning("%s for violation %s: POST %s answered %s", violation.action.value, vid, shown,
                            response.status_code)
-            return ActionOutcome(vid, violation.action, url, "failed", f"HTTP {response.status_code}: "
+            return ActionOutcome(vid, violation.action, shown, "failed", f"HTTP {response.status_code}: "
                                  f"{response.text[:200]}")
-        return ActionOutcome(vid, violation.action, url, "sent", f"HTTP {response.status_code}")
+        return ActionOutcome(vid, violation.action, shown, "sent", f"HTTP {response.status_code}")
 
 
 def _event(violation: Violation) -> dict[str, object]:
