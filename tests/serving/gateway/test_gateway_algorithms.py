@@ -18,6 +18,9 @@ from rohe.serving.selection.algorithms import RoheEnsemble
 MODELS = ("logreg", "tree", "bayes")
 
 
+GATEWAY_TOKEN = "s3cret-gateway-token-0123"
+
+
 def gateway(farm: Farm, models: tuple[str, ...] = MODELS, **options: object) -> ServingGateway:
     return ServingGateway(
         pipeline(models),
@@ -147,22 +150,24 @@ def test_requests_cannot_name_a_module_the_gateway_was_not_configured_with(farm:
         gateway(farm, default_algorithm="no-such-thing")
 
 
-def test_policy_degrades_a_consumer_to_the_fastest_model_and_needs_the_token(farm: Farm) -> None:
+def test_policy_degrades_a_consumer_to_the_fastest_model_and_routes_need_the_token(farm: Farm) -> None:
     fastest = expected_members("fastest")
-    with served(gateway(farm), token="s3cret") as client:
+    with served(gateway(farm), token=GATEWAY_TOKEN) as client:
         assert client.post("/consumers/cam/policy", json={"degrade": True}).status_code == 401
-        auth = {"Authorization": "Bearer s3cret"}
+        auth = {"Authorization": f"Bearer {GATEWAY_TOKEN}"}
         reply = client.post("/consumers/cam/policy", json={"degrade": True}, headers=auth)
         assert reply.status_code == 200 and reply.json()["degrade"] is True
         body = client.post(
-            "/infer", json={"consumer": "cam", "algorithm": "all-models", "input": farm.samples[2].tolist()}
+            "/infer", json={"consumer": "cam", "algorithm": "all-models", "input": farm.samples[2].tolist()},
+            headers=auth,
         ).json()
         assert body["degraded"] is True and body["algorithm"] == "fastest" and body["answered"] == fastest
         reply = client.post("/consumers/cam/policy", json={"algorithm": "single-best", "degrade": False}, headers=auth)
         assert reply.json() == {"consumer": "cam", "algorithm": "single-best", "degrade": False}
-        body = client.post("/infer", json={"consumer": "cam", "input": farm.samples[2].tolist()}).json()
+        body = client.post("/infer", json={"consumer": "cam", "input": farm.samples[2].tolist()}, headers=auth).json()
         assert body["algorithm"] == "single-best" and body["answered"] == expected_members("single-best")
-        consumers = client.get("/consumers").json()
+        assert client.get("/consumers").status_code == 401  # with a token set, every route but /health needs it
+        consumers = client.get("/consumers", headers=auth).json()
         assert consumers[0]["consumer"] == "cam" and consumers[0]["algorithm"] == "single-best"
         unknown = client.post("/consumers/nobody/policy", json={"degrade": True}, headers=auth)
         assert unknown.status_code == 404 and unknown.json()["detail"][0]["location"] == "consumer"
