@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from rohe import __version__
 from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
+from rohe.api.static import add_offline_docs
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.platform import Platform
@@ -39,7 +40,10 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         version=__version__,
         description="Orchestration and observation of ML inference pipelines on edge clusters.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by add_offline_docs: the default page needs a CDN
+        redoc_url=None,
     )
+    add_offline_docs(app, "rohe")
     app.state.token = settings.api.token
 
     @app.exception_handler(RoheError)
