@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     runs = max(1, parser.parse_args().runs)
     console = Console()
+    if not console.is_terminal:
+        console.width = 120  # piped into a log: rich's 80-column guess would wrap the command names
     rows = []
     for args in COMMANDS:
         samples = [run_once(args) for _ in range(runs)]
@@ -83,7 +85,7 @@ def main() -> None:
         )
     table = Table(title=f"CLI start, {runs} fresh process(es) per command")
     for column in ("command", "wall median s", "wall max s", "cpu median s", "target s", "met (wall / cpu)"):
-        table.add_column(column, justify="left" if column == "command" else "right")
+        table.add_column(column, justify="left" if column == "command" else "right", no_wrap=True)
     for row in rows:
         met = f"{'yes' if row['met_wall'] else 'no'} / {'yes' if row['met_cpu'] else 'no'}"
         table.add_row(row["command"], f"{row['wall_median_s']:.2f}", f"{row['wall_max_s']:.2f}",
