@@ -12,14 +12,14 @@ from rohe.cli.main import app
 
 
 def test_ctrl_c_mid_demo_stops_everything_it_started(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rohe.demo.run
+    import rohe.demo.stack
 
     def interrupted(*_: object, **__: object) -> None:
         # By now the platform is open and every replica process runs under the supervisor.
         assert [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rohe.demo.run, "measure_catalog", interrupted)
+    monkeypatch.setattr(rohe.demo.stack, "measure_catalog", interrupted)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(workdir / "r"), "--data-dir", str(workdir / "d")])
     assert result.exit_code == 130, result.output

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from rohe import __version__
 from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
+from rohe.api.static import add_offline_docs
 from rohe.api.vetting import request_policy
 from rohe.core.auth import protect
 from rohe.core.config import Settings
@@ -41,9 +42,12 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         version=__version__,
         description="Orchestration and observation of ML inference pipelines on edge clusters.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by add_offline_docs: the default page needs a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.policy = request_policy(settings)
+    add_offline_docs(app, "rohe")
     # Every route but /health needs the token when one is set (docs/security.md).
     protect(app, settings.api.token)
 

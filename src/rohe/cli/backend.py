@@ -5,7 +5,8 @@ Both backends take the same calls and return the same domain objects, so each co
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import functools
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import TypeAdapter
@@ -14,9 +15,12 @@ from rohe.core.config import Settings
 from rohe.core.domain import Replica, Service
 from rohe.core.errors import Conflict, InvalidInput, NotFound, Problem, RoheError
 from rohe.orchestration.inputs import read_nodes, read_services
-from rohe.orchestration.service import Plan
 from rohe.orchestration.usage import NodeUsage
-from rohe.platform import Platform
+
+if TYPE_CHECKING:
+    # The platform and the planner pull in the store, the placement solvers (OR-Tools) and the observation
+    # service: imported when a command runs, never when the CLI starts (see rohe.cli.lazy).
+    from rohe.orchestration.service import Plan
 
 
 class OrchestrationBackend(Protocol):
@@ -43,6 +47,8 @@ class EmbeddedBackend:
     """Works on the local store directly; the agent's loop itself runs inside `rohe start orchestration-service`."""
 
     def __init__(self, settings: Settings) -> None:
+        from rohe.platform import Platform
+
         self.platform = Platform.open(settings)
         self.service = self.platform.orchestration
 
@@ -110,7 +116,13 @@ class EmbeddedBackend:
 _nodes = TypeAdapter(list[NodeUsage])
 _services = TypeAdapter(list[Service])
 _replicas = TypeAdapter(list[Replica])
-_plan = TypeAdapter(Plan)
+
+
+@functools.cache
+def _plan() -> TypeAdapter[Plan]:
+    from rohe.orchestration.service import Plan
+
+    return TypeAdapter(Plan)
 
 
 class HttpBackend:
@@ -192,7 +204,7 @@ class RemoteBackend(HttpBackend):
         params: dict[str, Any] = {"replan": replan}
         if algorithm:
             params["algorithm"] = algorithm
-        return _plan.validate_python(self._call("POST", "/plan", params=params))
+        return _plan().validate_python(self._call("POST", "/plan", params=params))
 
     def place(self, algorithm: str | None) -> dict[str, Any]:
         params = {"algorithm": algorithm} if algorithm else {}

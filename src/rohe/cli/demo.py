@@ -1,4 +1,8 @@
-"""`rohe demo`: the serving demo on the embedded defaults (see rohe.demo.run for what it does)."""
+"""`rohe demo`: the serving demo on the embedded defaults (see rohe.demo.run for what it does).
+
+The demo pulls in scikit-learn, matplotlib, OR-Tools and the whole platform: it is imported when the command
+runs, never when the CLI starts.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,7 @@ from rich.console import Console
 
 from rohe.cli.errors import handle_errors
 from rohe.core.errors import InvalidInput, Problem
-from rohe.demo.run import DemoOptions, run_demo
-
-console = Console()
+from rohe.demo.signals import Terminated, stop_signals
 
 
 @handle_errors
@@ -35,13 +37,17 @@ def demo(
     if not duration > 0:
         raise InvalidInput("invalid --duration", [Problem("duration", f"is {duration}", "use a number above 0")])
     started = time.perf_counter()
+    console = Console()
     if not console.is_terminal:
-        console.width = 160  # a log or a pipe has no width; rich's 80-column guess would cut the table
-    with tempfile.TemporaryDirectory(prefix="rohe-demo-") as scratch:
-        options = DemoOptions(out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick)
+        console.width = 120  # a log or a pipe has no width; rich's 80-column guess would split the table
+    with stop_signals(), tempfile.TemporaryDirectory(prefix="rohe-demo-") as scratch:
         try:
+            console.print("rohe demo: loading the platform and the example (scikit-learn, OR-Tools, matplotlib)")
+            from rohe.demo.run import DemoOptions, run_demo
+
+            options = DemoOptions(out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick)
             run_demo(options, console)
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted: everything the demo started has been stopped[/]")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as stopped:
+            console.print(f"[yellow]{stopped or 'interrupted'}: everything the demo started has been stopped[/]")
+            raise typer.Exit(130 if not isinstance(stopped, Terminated) else 143) from None
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s")

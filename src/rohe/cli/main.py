@@ -1,4 +1,9 @@
-"""Entry point of the `rohe` command."""
+"""Entry point of the `rohe` command.
+
+Commands are imported when they run (rohe.cli.lazy), so `rohe --help` and `rohe version` start in a fraction
+of a second; tests/cli/test_cli_start.py checks that importing this module pulls in none of the heavy
+libraries.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +15,55 @@ from typing import Annotated
 import typer
 
 from rohe import __version__
-from rohe.cli import demo, deploy, observation, orchestration, start
 from rohe.cli.errors import handle_errors
-from rohe.serving.loadgen import loadgen_command
-from rohe.serving.profiling import profile_command
+from rohe.cli.lazy import LazyCommand, lazy_group
+
+
+def _with_deploy(orchestration: typer.Typer) -> None:
+    from rohe.cli import deploy
+
+    if not any(c.name == "deploy" for c in orchestration.registered_commands):
+        orchestration.command("deploy")(deploy.deploy)
+
+
+COMMANDS = [
+    LazyCommand(
+        "demo",
+        "rohe.cli.demo:demo",
+        "Place the example pipeline, serve two consumers under load while a model crashes, compare schedulers.",
+    ),
+    LazyCommand(
+        "profile",
+        "rohe.serving.profiling:profile_command",
+        "Measure an example's models on this machine and write the profile CSV.",
+        wrap=handle_errors,
+    ),
+    LazyCommand(
+        "loadgen",
+        "rohe.serving.loadgen:loadgen_command",
+        "Send a workload (YAML) to a gateway, open-loop, and write the report.",
+        wrap=handle_errors,
+    ),
+    LazyCommand("start", "rohe.cli.start:app", "Start a rohe service."),
+    LazyCommand(
+        "orchestration",
+        "rohe.cli.orchestration:app",
+        "Register nodes and services, place replicas, deploy them.",
+        extend=_with_deploy,
+    ),
+    LazyCommand(
+        "observation",
+        "rohe.cli.observation:app",
+        "Observe running apps: register them, run agents, read windows, violations and incidents.",
+    ),
+]
 
 app = typer.Typer(
     name="rohe",
     help="Run ML inference pipelines on edge clusters and keep them inside their contracts.",
     no_args_is_help=True,
+    cls=lazy_group(COMMANDS),
 )
-app.add_typer(start.app, name="start")
-orchestration.app.command("deploy")(deploy.deploy)
-app.add_typer(orchestration.app, name="orchestration")
-app.add_typer(observation.app, name="observation")
-app.command("demo")(demo.demo)
-app.command("profile")(handle_errors(profile_command))
-app.command("loadgen")(handle_errors(loadgen_command))
 
 
 @app.callback()
@@ -47,3 +84,7 @@ def root(
 def version() -> None:
     """Print rohe's version."""
     typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

@@ -14,25 +14,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rohe.cli.errors import handle_errors
-from rohe.cli.observation_backend import EmbeddedObservationBackend, ObservationBackend, open_observation_backend
 from rohe.core.config import TransportKind, load_settings
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document
-from rohe.observation.deploy import (
-    DEFAULT_IMAGE,
-    AgentPod,
-    apply_agent_manifests,
-    build_agent_manifests,
-    write_agent_manifests,
-)
 from rohe.observation.registration import AppRegistration, write_registration
+
+if TYPE_CHECKING:
+    # The backends pull in the store and the observation service, the agent's pod the Kubernetes client:
+    # imported inside the commands that use them, so the CLI starts fast (rohe.cli.lazy).
+    from rohe.cli.observation_backend import ObservationBackend
+    from rohe.observation.deploy import AgentPod
 
 app = typer.Typer(help="Observe running apps: register them, run agents, read windows, violations and incidents.",
                   no_args_is_help=True)
@@ -46,6 +44,8 @@ Json = Annotated[bool, typer.Option("--json", help="print JSON instead of a tabl
 
 @contextmanager
 def backend(url: str | None) -> Iterator[ObservationBackend]:
+    from rohe.cli.observation_backend import open_observation_backend
+
     b = open_observation_backend(load_settings(), url)
     try:
         yield b
@@ -135,7 +135,9 @@ def start_observation_agent(
     out: Annotated[Path, typer.Option("--out", help="kubernetes: folder for the YAML")] = Path("manifests"),
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="kubernetes: apply to this cluster")] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="default: deploy.namespace")] = None,
-    image: Annotated[str, typer.Option("--image", help="kubernetes: container image with rohe")] = DEFAULT_IMAGE,
+    image: Annotated[
+        str | None, typer.Option("--image", help="kubernetes: container image with rohe; default rohe/rohe:latest")
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="kubernetes: the database the pod writes to (no password)")
     ] = None,
@@ -152,7 +154,9 @@ def start_observation_agent(
             if given:
                 raise InvalidInput("the agent is meant to run in its own pod",
                                    [Problem(option, "given with --target kubernetes", f"drop {option}")])
-        pod = AgentPod(image=image, namespace=namespace or load_settings().deploy.namespace,
+        from rohe.observation.deploy import DEFAULT_IMAGE, AgentPod
+
+        pod = AgentPod(image=image or DEFAULT_IMAGE, namespace=namespace or load_settings().deploy.namespace,
                        database_url=database_url, secret=secret, node=node)
         _deploy_agent(config, pod, dry_run, out, kubeconfig)
         return
@@ -170,6 +174,8 @@ def start_observation_agent(
 
 
 def _deploy_agent(config: dict[str, Any], pod: AgentPod, dry_run: bool, out: Path, kubeconfig: Path | None) -> None:
+    from rohe.observation.deploy import apply_agent_manifests, build_agent_manifests, write_agent_manifests
+
     manifests = build_agent_manifests(config, pod)
     if dry_run:
         path = write_agent_manifests(manifests, out)
@@ -322,6 +328,8 @@ def read_agent_conf(conf: Path, app_name: str, run: str | None) -> dict[str, Any
 
 
 def _run_in_foreground(app_name: str, config: dict[str, Any]) -> None:
+    from rohe.cli.observation_backend import EmbeddedObservationBackend
+
     b = EmbeddedObservationBackend(load_settings())
     done = threading.Event()
     # SIGTERM too: Kubernetes stops a pod with it, and stopping flushes open windows and saves the agent state.

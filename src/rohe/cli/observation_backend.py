@@ -17,7 +17,6 @@ from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
 from rohe.observation.service import AgentStatus
 from rohe.observation.violations import Violation
-from rohe.platform import Platform
 from rohe.quality.diagnosis import Incident
 
 
@@ -45,6 +44,8 @@ class EmbeddedObservationBackend:
     embedded = True
 
     def __init__(self, settings: Settings) -> None:
+        from rohe.platform import Platform  # the whole platform: only when a command runs embedded
+
         self.platform = Platform.open(settings)
         self.service = self.platform.observation
 

@@ -1,4 +1,8 @@
-"""`rohe start ...`: run a rohe service in the foreground."""
+"""`rohe start ...`: run a rohe service in the foreground.
+
+The servers (uvicorn, the API, the gateway, the platform) are imported inside the commands, so `rohe start
+--help` and the CLI's start stay fast.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from rohe.api.app import create_app
-from rohe.api.security import check_bind
 from rohe.cli.errors import handle_errors
 from rohe.core.config import load_settings
-from rohe.core.shutdown import exit_cleanly_on_sigterm
-from rohe.observation.embedded import observed_run
-from rohe.platform import Platform
-from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
-from rohe.serving.pipeline import load_pipeline
 
 app = typer.Typer(help="Start a rohe service.", no_args_is_help=True)
 
@@ -43,6 +39,11 @@ def observation_service(host: HostOption = None, port: PortOption = None) -> Non
 
 def _serve_api(host: str | None, port: int | None) -> None:
     # One API process serves every service of an installation: they share one store and one token.
+    import uvicorn
+
+    from rohe.api.app import create_app
+    from rohe.api.security import check_bind
+
     settings = load_settings()
     host = host or settings.api.host
     port = port or settings.api.port
@@ -80,6 +81,15 @@ def serving_service(
     window: Annotated[float, typer.Option(help="observation window in seconds (inproc agent)", min=0.1)] = 10.0,
 ) -> None:
     """Serve a pipeline's models through the serving gateway (POST /infer, /feedback; docs at /docs)."""
+    import uvicorn
+
+    from rohe.api.security import check_bind
+    from rohe.core.shutdown import exit_cleanly_on_sigterm
+    from rohe.observation.embedded import observed_run
+    from rohe.platform import Platform
+    from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
+    from rohe.serving.pipeline import load_pipeline
+
     settings = load_settings()
     check_bind(host, settings.api.token)
     spec = load_pipeline(pipeline)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from rohe.core.domain import Replica, Service
-from rohe.orchestration.service import Plan, PlanEntry
 from rohe.orchestration.usage import NodeUsage
+
+if TYPE_CHECKING:  # the planner imports the placement solvers; only its types are needed here
+    from rohe.orchestration.service import Plan, PlanEntry
 
 
 def _fraction(used: float, capacity: float) -> str:

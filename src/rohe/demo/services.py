@@ -9,8 +9,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
+import psutil
+
 from rohe.core.domain import Replica, Service
 from rohe.core.errors import Problem, RoheError
+from rohe.orchestration.deploy import local_process
 from rohe.orchestration.deploy.local import LocalDeployer, LocalReplicaProcess, SupervisorEvent
 
 
@@ -70,6 +73,14 @@ class SupervisedServices:
 
     def stop(self) -> None:
         self.deployer.stop_all()
+        # An interrupt while `apply` still waits for health checks leaves processes the deployer has started
+        # but not yet recorded; they are our children and carry the ROHE_SERVICE the deployer gives them.
+        for child in psutil.Process().children():
+            try:
+                if "ROHE_SERVICE" in child.environ():
+                    local_process.stop(child.pid, child.create_time())
+            except psutil.Error:
+                continue  # gone meanwhile, or not ours to read
 
 
 def timeline(events: Sequence[SupervisorEvent], run_started_unix: float) -> list[dict[str, object]]:

@@ -93,3 +93,35 @@ def test_table_lists_every_group() -> None:
     text = console.export_text()
     for name in ("careful", "fast", "adaptive", "single-best"):
         assert name in text
+
+
+def test_csv_keeps_full_precision_so_small_costs_are_not_zero(tmp_path: Path) -> None:
+    run = make_run()
+    tiny = [r.__class__(**{**r.__dict__, "cost": 1.234567e-7 if r.is_answered else 0.0}) for r in run.results]
+    write_report(RunResult(tiny, run.duration_s, run.elapsed_s, run.phases), tmp_path)
+    with (tmp_path / SUMMARY_CSV).open() as handle:
+        summary = list(csv.DictReader(handle))
+    assert all(float(row["cost_total"]) > 0 for row in summary)
+    assert {float(row["cost_mean"]) for row in summary} == {1.234567e-7}
+    with (tmp_path / REQUESTS_CSV).open() as handle:
+        assert float(next(csv.DictReader(handle))["cost"]) == 1.234567e-7
+
+
+def test_table_fits_120_columns_without_cutting_a_cell() -> None:
+    rows = make_run().summary()
+    for width in (120, 90):
+        console = Console(width=width, record=True)
+        console.print(summary_table(rows, width=width))
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert "…" not in text  # rich marks a cut cell with an ellipsis
+        for row in rows:
+            assert f"{row.ok}/{row.partial}/{row.errors}/{row.dropped}" in text
+
+
+def test_plots_take_the_deadlines_and_say_what_a_miss_counts(tmp_path: Path) -> None:
+    files = write_report(make_run(), tmp_path, deadlines={"fast": 20.0, "careful": 500.0})
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in files.plots)
+    document = json.loads((tmp_path / SUMMARY_JSON).read_text())
+    assert "rejected" in document["definitions"]["deadline_miss_ratio"]
+    assert "price units" in document["definitions"]["cost"]

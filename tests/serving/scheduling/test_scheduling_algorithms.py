@@ -173,8 +173,11 @@ def test_rohe_ensemble_serves_the_searched_ensemble_and_drops_late_members() -> 
     assert fits and set(fits) < set(chosen)
 
 
-def test_rohe_ensemble_without_a_feasible_ensemble_plans_nothing() -> None:
+def test_rohe_ensemble_without_a_feasible_ensemble_serves_the_nearest_one_as_a_breach() -> None:
     impossible = prepare(
         contract(1, 1, constraints=[{"metric": "accuracy", "aggregate": "max", "min": 0.99}]), measured_zoo()
     )
-    assert SelectedEnsemble().plan(request(impossible, 1_000)).members == []
+    plan = SelectedEnsemble().plan(request(impossible, 1_000))
+    assert plan.members == ["huge"]  # 0.90 is the nearest to 0.99
+    assert plan.scheduler == "rohe-ensemble (best-effort)"
+    assert plan.breach is not None and "accuracy at least 0.99" in plan.breach

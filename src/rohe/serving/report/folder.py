@@ -21,11 +21,12 @@ DEADLINE_PNG = "deadline_miss.png"
 
 DEFINITIONS = {
     "latency_ms": "from the request's intended send time to its answer (client-side, open loop)",
-    "deadline_miss_ratio": "share of all requests that were late, errors or dropped by the client",
+    "deadline_miss_ratio": "share of all requests that were late, errors (rejected included) or dropped by the client",
     "accuracy": "predicted class == ground-truth label, over answered (ok/partial) requests",
     "offered_rps": "scheduled requests / scheduled duration",
     "achieved_rps": "answered requests / wall time until the last answer",
-    "cost": "the gateway's cost per request, summed (total) or per answered request (mean)",
+    "cost": "the gateway's cost per request in price units (replica price per second x seconds busy), summed "
+    "(total) or per answered request (mean)",
 }
 
 
@@ -52,15 +53,17 @@ def write_report(
     title: str = "serving run",
     phase_rates: Mapping[str, float] | None = None,
     extra: Mapping[str, Any] | None = None,
+    deadlines: Mapping[str, float] | None = None,
 ) -> ReportFiles:
     """Write the folder (created if needed; files of an earlier run are replaced); `extra` is added to
-    summary.json as it is (e.g. placement, profiles, restarts)."""
+    summary.json as it is (e.g. placement, profiles, restarts); `deadlines` (consumer -> ms) are drawn on the
+    latency plot."""
     out.mkdir(parents=True, exist_ok=True)
     rows: list[SummaryRow] = run.summary()
     requests_csv = write_requests_csv(run.results, out / REQUESTS_CSV)
     summary_csv = write_summary_csv(rows, out / SUMMARY_CSV)
     plots = (
-        latency_over_time(run, out / LATENCY_PNG, dict(phase_rates or {})),
+        latency_over_time(run, out / LATENCY_PNG, dict(phase_rates or {}), dict(deadlines or {})),
         accuracy_vs_cost(rows, out / ACCURACY_COST_PNG),
         deadline_miss(rows, out / DEADLINE_PNG),
     )

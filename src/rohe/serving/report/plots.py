@@ -8,6 +8,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from rohe.serving.loadgen.results import RunResult, SummaryRow
 
@@ -33,20 +34,30 @@ def _short(event: str) -> str:
     return event.rsplit(" ", 1)[-1] if event.startswith("supervisor:") else event
 
 
-def latency_over_time(run: RunResult, path: Path, phase_rates: dict[str, float] | None = None) -> Path:
+COST_UNIT = "price units"  # the replica's price per second x the seconds a request keeps it busy
+
+
+def latency_over_time(
+    run: RunResult,
+    path: Path,
+    phase_rates: dict[str, float] | None = None,
+    deadlines: dict[str, float] | None = None,
+) -> Path:
     """Latency per request against its intended send time, one panel per consumer, a colour per algorithm;
-    the burst phase is shaded, events (a killed service, ...) are vertical lines, unanswered requests are
-    crosses along the top."""
+    the burst phase is shaded, events (a killed service, ...) are vertical lines, the consumer's deadline is
+    a horizontal line, and unanswered requests are crosses in a strip above the panel (they have no latency)."""
     consumers = sorted({r.consumer for r in run.results}) or ["-"]
     algorithms = sorted({r.algorithm for r in run.results})
-    figure = Figure(figsize=(10, 3.2 * len(consumers)), layout="constrained")
-    axes = figure.subplots(len(consumers), 1, squeeze=False)[:, 0]
+    figure = Figure(figsize=(11, 3.6 * len(consumers)), layout="constrained")
+    grid = figure.subplots(
+        2 * len(consumers), 1, squeeze=False, gridspec_kw={"height_ratios": [1, 6] * len(consumers)}
+    )[:, 0]
     burst = _burst(run, phase_rates or {})
     colours = {name: f"C{i % 10}" for i, name in enumerate(algorithms)}
-    for axis, consumer in zip(axes, consumers, strict=True):
+    for number, consumer in enumerate(consumers):
+        strip, axis = grid[2 * number], grid[2 * number + 1]
+        strip.sharex(axis)
         mine = [r for r in run.results if r.consumer == consumer]
-        answered = [r.latency_ms for r in mine if r.is_answered and r.latency_ms]
-        top = max(answered, default=1.0) * 1.5
         for algorithm in algorithms:
             points = [r for r in mine if r.algorithm == algorithm and r.is_answered and r.latency_ms]
             axis.scatter(
@@ -59,9 +70,21 @@ def latency_over_time(run: RunResult, path: Path, phase_rates: dict[str, float] 
             )
             lost = [r for r in mine if r.algorithm == algorithm and not r.is_answered]
             if lost:
-                axis.scatter(
-                    [r.intended_s for r in lost], [top] * len(lost), marker="x", s=14, color=colours[algorithm]
+                strip.scatter(
+                    [r.intended_s for r in lost],
+                    [algorithms.index(algorithm)] * len(lost),
+                    marker="x",
+                    s=14,
+                    color=colours[algorithm],
                 )
+        strip.set_ylim(-1, len(algorithms))
+        strip.set_yticks([])
+        strip.set_ylabel("no\nanswer", rotation=0, ha="right", va="center", fontsize=7)
+        strip.tick_params(labelbottom=False)
+        strip.set_title(f"{consumer}: latency from the intended send time", fontsize=10)
+        deadline = (deadlines or {}).get(consumer)
+        if deadline is not None:
+            axis.axhline(deadline, color="red", linewidth=1.0, label=f"deadline {deadline:g} ms")
         for name, start, end in run.phases:
             if name == burst:
                 axis.axvspan(
@@ -70,7 +93,8 @@ def latency_over_time(run: RunResult, path: Path, phase_rates: dict[str, float] 
         for event in run.events:
             at = event.get("at_s")
             if isinstance(at, int | float):
-                axis.axvline(float(at), color="black", linestyle="--", linewidth=0.8)
+                for target in (axis, strip):
+                    target.axvline(float(at), color="black", linestyle="--", linewidth=0.8)
                 # x in seconds, y as a fraction of the panel: the label stays visible whatever the latencies.
                 axis.text(
                     float(at),
@@ -83,16 +107,16 @@ def latency_over_time(run: RunResult, path: Path, phase_rates: dict[str, float] 
                     ha="right",
                 )
         axis.set_yscale("log")
-        axis.set_title(f"{consumer}: latency from the intended send time (x = no answer)")
         axis.set_xlabel("seconds into the run")
-        axis.set_ylabel("ms")
+        axis.set_ylabel("latency (ms, log)")
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
 
 
 def accuracy_vs_cost(rows: Sequence[SummaryRow], path: Path) -> Path:
-    """Accuracy against mean cost per answered request, a point per consumer x algorithm."""
-    figure = Figure(figsize=(7, 5), layout="constrained")
+    """Accuracy against mean cost per answered request, a point per consumer x algorithm: colour = algorithm,
+    marker = consumer, both in legends (labels next to the points would overlap)."""
+    figure = Figure(figsize=(8, 5), layout="constrained")
     axis = figure.subplots()
     consumers = sorted({r.consumer for r in rows})
     markers = ["o", "s", "^", "D", "v"]
@@ -105,29 +129,63 @@ def accuracy_vs_cost(rows: Sequence[SummaryRow], path: Path) -> Path:
             row.accuracy,
             marker=markers[consumers.index(row.consumer) % len(markers)],
             color=f"C{algorithms.index(row.algorithm) % 10}",
-            s=40,
+            s=50,
+            alpha=0.8,
         )
-        axis.annotate(f"{row.algorithm} ({row.consumer})", (row.cost_mean or 0.0, row.accuracy), fontsize=7)
-    axis.set_title("accuracy vs cost per algorithm (marker = consumer)")
-    axis.set_xlabel("mean cost per answered request")
-    axis.set_ylabel("accuracy (vs ground truth)")
+    colour_keys = [
+        Line2D([], [], linestyle="", marker="o", color=f"C{i % 10}", label=name) for i, name in enumerate(algorithms)
+    ]
+    marker_keys = [
+        Line2D([], [], linestyle="", marker=markers[i % len(markers)], color="grey", label=name)
+        for i, name in enumerate(consumers)
+    ]
+    first = axis.legend(handles=colour_keys, title="algorithm", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axis.add_artist(first)
+    axis.legend(handles=marker_keys, title="consumer", fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
+    axis.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
+    axis.set_title("accuracy vs cost per consumer x algorithm")
+    axis.set_xlabel(f"mean cost per answered request ({COST_UNIT}: replica price x busy seconds)")
+    axis.set_ylabel("accuracy (vs ground truth, answered requests)")
     return _save(figure, path)
 
 
 def deadline_miss(rows: Sequence[SummaryRow], path: Path) -> Path:
-    """Deadline-miss ratio per algorithm, one bar per consumer."""
-    figure = Figure(figsize=(8, 4), layout="constrained")
+    """Deadline-miss ratio per algorithm, one bar per consumer, split into answered late (solid) and no answer
+    at all (hatched: errors, rejected or dropped requests count as misses)."""
+    figure = Figure(figsize=(9, 4.5), layout="constrained")
     axis = figure.subplots()
     consumers = sorted({r.consumer for r in rows})
     algorithms = sorted({r.algorithm for r in rows})
     width = 0.8 / max(1, len(consumers))
     for c, consumer in enumerate(consumers):
-        ratios = {r.algorithm: r.deadline_miss_ratio for r in rows if r.consumer == consumer}
+        mine = {r.algorithm: r for r in rows if r.consumer == consumer}
         xs = [a + c * width for a in range(len(algorithms))]
-        axis.bar(xs, [ratios.get(name, 0.0) for name in algorithms], width=width, label=consumer)
+        lost = [_lost(mine.get(name)) for name in algorithms]
+        late = [
+            max(0.0, (mine[name].deadline_miss_ratio if name in mine else 0.0) - gone)
+            for name, gone in zip(algorithms, lost, strict=True)
+        ]
+        colour = f"C{c % 10}"
+        axis.bar(xs, late, width=width, color=colour, label=f"{consumer}: answered late")
+        axis.bar(
+            xs,
+            lost,
+            width=width,
+            bottom=late,
+            color="white",
+            edgecolor=colour,
+            hatch="///",
+            label=f"{consumer}: no answer (error, rejected, dropped)",
+        )
     axis.set_xticks([a + 0.4 - width / 2 for a in range(len(algorithms))], algorithms, rotation=20, fontsize=8)
     axis.set_ylim(0, 1)
-    axis.set_ylabel("share of requests past the deadline")
-    axis.set_title("deadline-miss ratio per algorithm")
-    axis.legend(fontsize=8)
+    axis.set_ylabel("share of requests missing the deadline")
+    axis.set_title("deadline misses per algorithm (unanswered requests count as misses)")
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
+
+
+def _lost(row: SummaryRow | None) -> float:
+    if row is None or row.requests == 0:
+        return 0.0
+    return (row.errors + row.dropped) / row.requests

@@ -1,4 +1,8 @@
-"""Every request and the summary as CSV files (one header row, plain values, empty = unknown)."""
+"""Every request and the summary as CSV files (one header row, plain values, empty = unknown).
+
+Numbers are written at full precision (Python's shortest round-trip form): a cost per request is of the
+order of 1e-6, so any fixed rounding would print it as 0.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +48,6 @@ def _plain(value: Any) -> Any:
         return ""
     if isinstance(value, tuple):
         return ";".join(str(v) for v in value)
-    if isinstance(value, float):
-        return round(value, 4)
     return getattr(value, "value", value)
 
 

@@ -14,10 +14,12 @@ from rohe.serving.scheduling.base import (
     prepare,
 )
 from rohe.serving.scheduling.baselines import AllModels, Fastest, Oracle, RandomSubset, SingleBest
+from rohe.serving.scheduling.fallback import NearestFeasible, describe, nearest_feasible
 from rohe.serving.scheduling.registry import ENTRY_POINT_GROUP, available_schedulers, get_scheduler
-from rohe.serving.scheduling.selected import SelectedEnsemble
+from rohe.serving.scheduling.selected import BEST_EFFORT, SelectedEnsemble, Selection
 
 __all__ = [
+    "BEST_EFFORT",
     "DEFAULT_CONFIDENCE_THRESHOLD",
     "ENTRY_POINT_GROUP",
     "Adaptive",
@@ -29,6 +31,7 @@ __all__ = [
     "LeastLaxityFirst",
     "MemberTask",
     "ModelView",
+    "NearestFeasible",
     "Oracle",
     "Phase1Rule",
     "PreparedConsumer",
@@ -36,9 +39,12 @@ __all__ = [
     "RequestContext",
     "RequestScheduler",
     "SelectedEnsemble",
+    "Selection",
     "SingleBest",
     "available_schedulers",
     "budgets",
+    "describe",
     "get_scheduler",
+    "nearest_feasible",
     "prepare",
 ]

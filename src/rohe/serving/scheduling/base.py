@@ -52,7 +52,7 @@ class PreparedConsumer:
     class_position: dict[int, int]
     _views: dict[tuple[str, ...] | None, ModelView] = field(default_factory=dict, repr=False)
     # What a scheduler derives once per consumer (e.g. the rohe-ensemble choice), keyed by the scheduler.
-    precomputed: dict[tuple[str, tuple[str, ...] | None], tuple[int, ...]] = field(default_factory=dict, repr=False)
+    precomputed: dict[tuple[str, tuple[str, ...] | None], object] = field(default_factory=dict, repr=False)
 
     @property
     def ensemble_min(self) -> int:
@@ -152,13 +152,15 @@ class Phase1Rule(Protocol):
 class ExecutionPlan:
     """Phase-0 members in dispatch order, an optional rule for a second phase, and a dispatch priority.
 
-    An empty phase 0 means no model can answer within the deadline.
+    An empty phase 0 means no model can answer within the deadline. `breach` is set when the plan knowingly
+    serves outside the consumer's contract (a stated fallback, see scheduling/fallback.py) and says why.
     """
 
     scheduler: str
     phase0: tuple[MemberTask, ...]
     phase1: Phase1Rule | None = None
     priority: float = 0.0
+    breach: str | None = None
 
     @property
     def members(self) -> list[str]:
@@ -202,6 +204,7 @@ def make_plan(
     chosen: IntArray | Sequence[int],
     phase1: Phase1Rule | None = None,
     priority: float = 0.0,
+    breach: str | None = None,
 ) -> ExecutionPlan:
     order = np.asarray(chosen, dtype=np.intp)
     shares = budgets(view, order, request.remaining_ms)
@@ -210,4 +213,4 @@ def make_plan(
         MemberTask(catalog.models[m], catalog.node_types[view.node[m]], float(b))
         for m, b in zip(order.tolist(), shares.tolist(), strict=True)
     )
-    return ExecutionPlan(name, tasks, phase1, priority)
+    return ExecutionPlan(name, tasks, phase1, priority, breach)
