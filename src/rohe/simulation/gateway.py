@@ -1,0 +1,121 @@
+"""The simulated gateway's decisions, made by the live gateway's own code: the consumer is prepared with
+`rohe.serving.scheduling.prepare`, every request is planned by the named scheduler's real `plan`, phase 0's
+deadline comes from `rohe.serving.pipeline.execution.phase0_deadline`, escalation from the plan's real
+phase-1 rule, and answers are fused by `rohe.serving.dataplane.aggregation`. Only time is simulated.
+
+Calls are memoised where the live code is a pure function of its arguments, because a million requests would
+otherwise spend most of their time repeating identical NumPy work:
+- plans of the built-in schedulers that read nothing but the time left (and, for the oracle, the true class);
+  `random`, `dream` (it reads the waiting age) and plug-ins are planned afresh for every request;
+- a phase-1 rule's answer and an aggregation, per exact tuple of member predictions (both are pure).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from rohe.core.contracts import ConsumerContract
+from rohe.core.profiles import ProfileCatalog
+from rohe.serving.dataplane import AggregatedPrediction, MemberPrediction, accuracy_weights, make_aggregator
+from rohe.serving.pipeline.execution import MIN_PHASE_MS, phase0_deadline
+from rohe.serving.scheduling import ExecutionPlan, Phase1Rule, RequestContext, get_scheduler, prepare
+
+# Built-in schedulers whose plan depends only on the time left (and the oracle's on the true class too).
+PURE_SCHEDULERS = frozenset({"adaptive", "single-best", "fastest", "all-models", "llf", "rohe-ensemble"})
+ORACLE = "oracle"
+_MEMO_LIMIT = 200_000
+
+__all__ = ["MIN_PHASE_MS", "SimGateway"]
+
+
+class SimGateway:
+    """One consumer's serving decisions for a run (single modality, as the simulated pipelines are)."""
+
+    def __init__(
+        self,
+        contract: ConsumerContract,
+        catalog: ProfileCatalog,
+        scheduler: str,
+        aggregation: str,
+        rng: np.random.Generator,
+    ) -> None:
+        self.prepared = prepare(contract, catalog)
+        self.scheduler = get_scheduler(scheduler)
+        self.scheduler_name = scheduler
+        weights = accuracy_weights(catalog.profiles) if aggregation == "weighted" else None
+        self.aggregator = make_aggregator(aggregation, weights)
+        self.rng = rng
+        view = self.prepared.view(None)
+        self.cost_of = {catalog.models[i]: float(view.cost[i]) for i in np.flatnonzero(view.usable).tolist()}
+        self._plans: dict[tuple[float, int | None], ExecutionPlan] = {}
+        # Keyed by the rule's id; the entry keeps the rule itself so a recycled id can never match.
+        self._escalations: dict[tuple[int, tuple[MemberPrediction, ...]], tuple[Phase1Rule, list[str]]] = {}
+        self._aggregated: dict[tuple[MemberPrediction, ...], AggregatedPrediction] = {}
+        self._members: dict[tuple[str, bytes], MemberPrediction] = {}
+
+    def plan(self, remaining_ms: float, true_class: int, oldest_waiting_ms: float) -> ExecutionPlan:
+        name = self.scheduler_name
+        key: tuple[float, int | None] | None = None
+        if name in PURE_SCHEDULERS:
+            key = (remaining_ms, None)
+        elif name == ORACLE:
+            key = (remaining_ms, true_class)
+        if key is not None:
+            cached = self._plans.get(key)
+            if cached is not None:
+                return cached
+        context = RequestContext(
+            self.prepared, remaining_ms, self.rng, ground_truth=true_class, oldest_waiting_ms=oldest_waiting_ms
+        )
+        plan = self.scheduler.plan(context)
+        if key is not None:
+            self._plans[key] = plan
+        return plan
+
+    @staticmethod
+    def phase0_ms(plan: ExecutionPlan, budget_ms: float) -> float:
+        return phase0_deadline(plan, budget_ms)
+
+    def escalate(self, plan: ExecutionPlan, predictions: Sequence[MemberPrediction], asked: Sequence[str]) -> list[str]:
+        """Phase-1 members the plan's rule adds after phase 0, without the models already asked."""
+        rule = plan.phase1
+        if rule is None:
+            return []
+        key = (id(rule), tuple(predictions))
+        cached = self._escalations.get(key)
+        if cached is not None and cached[0] is rule:
+            extra = cached[1]
+        else:
+            extra = rule.after(list(predictions))
+            if len(self._escalations) >= _MEMO_LIMIT:
+                self._escalations.clear()
+            self._escalations[key] = (rule, extra)
+        return [m for m in extra if m not in asked]
+
+    def member(self, model: str, probabilities: np.ndarray) -> MemberPrediction:  # type: ignore[type-arg]
+        """What the live fan-out builds from a model's reply: its vector, argmax and the argmax's probability."""
+        key = (model, probabilities.tobytes())
+        cached = self._members.get(key)
+        if cached is None:
+            best = int(np.argmax(probabilities))
+            cached = MemberPrediction(model, tuple(probabilities.tolist()), best, float(probabilities[best]))
+            if len(self._members) >= _MEMO_LIMIT:
+                self._members.clear()
+            self._members[key] = cached
+        return cached
+
+    def aggregate(self, predictions: Sequence[MemberPrediction]) -> AggregatedPrediction:
+        key = tuple(predictions)
+        cached = self._aggregated.get(key)
+        if cached is None:
+            cached = self.aggregator.aggregate(key)
+            if len(self._aggregated) >= _MEMO_LIMIT:
+                self._aggregated.clear()
+            self._aggregated[key] = cached
+        return cached
+
+    def cost(self, models: Sequence[str]) -> float:
+        return math.fsum(self.cost_of.get(m, 0.0) for m in models)

@@ -1,0 +1,122 @@
+"""Run-time state of the simulated instances: busy slots, FIFO queue, up/down, slowdown, service draws.
+
+A member call is a `Job`. It goes to the model's replicas in the gateway's round-robin rotation, at most
+`MAX_ATTEMPTS` of them (the live fan-out's retry rule): a refused or reset call moves on to the next replica
+at once; when the attempts run out the member has failed. Work the gateway stopped waiting for (a late
+member) still runs to completion, as it does in a real model service, and still holds its slot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rohe.serving.dataplane.fanout import MAX_ATTEMPTS
+from rohe.simulation.behaviour import ServiceTimeModel
+from rohe.simulation.cluster import SimInstance
+
+SAMPLE_BLOCK = 1024
+
+
+class Job:
+    """One member call of one request phase; `tried` counts replicas tried, `rotation` is their order."""
+
+    __slots__ = ("model", "phase", "position", "request", "rotation", "tried")
+
+    def __init__(self, request: Any, model: str, phase: int, rotation: Sequence[InstanceState]) -> None:
+        self.request = request
+        self.model = model
+        self.phase = phase
+        self.rotation = rotation
+        self.tried = 0
+        self.position = 0
+
+
+class Sampler:
+    """Service-time draws per (model, node type) from one generator, in blocks when the model allows it
+    (`sample_many`), one by one otherwise; either way the sequence depends only on the seed and call order."""
+
+    def __init__(self, model: ServiceTimeModel, rng: np.random.Generator) -> None:
+        self.model = model
+        self.rng = rng
+        self._many: Callable[[str, str, int, np.random.Generator], Any] | None = getattr(model, "sample_many", None)
+        self._buffers: dict[tuple[str, str], list[float]] = {}
+
+    def draw(self, model: str, node_type: str) -> float:
+        if self._many is None:
+            return float(self.model.sample(model, node_type, self.rng))
+        buffer = self._buffers.get((model, node_type))
+        if not buffer:
+            # Reversed so pop() hands the block out in draw order.
+            buffer = self._buffers[(model, node_type)] = self._many(model, node_type, SAMPLE_BLOCK, self.rng).tolist()[
+                ::-1
+            ]
+        return buffer.pop()
+
+
+class InstanceState:
+    __slots__ = ("busy", "epoch", "index", "limit", "queue", "running", "slowdowns", "spec", "up")
+
+    def __init__(self, index: int, spec: SimInstance, unlimited: bool) -> None:
+        self.index = index
+        self.spec = spec
+        self.limit = float("inf") if unlimited else spec.concurrency
+        self.busy = 0
+        self.queue: deque[Job] = deque()
+        self.running: dict[Job, None] = {}  # insertion-ordered: a crash fails them in start order
+        self.up = True
+        self.epoch = 0  # bumped on every crash, so completions of lost work are recognised and ignored
+        self.slowdowns: list[float] = []
+
+    @property
+    def factor(self) -> float:
+        factor = 1.0
+        for f in self.slowdowns:
+            factor *= f
+        return factor
+
+    def lose_work(self) -> list[Job]:
+        """Go down: everything in service or queued is lost, in start then queue order."""
+        lost = [*self.running, *self.queue]
+        self.running.clear()
+        self.queue.clear()
+        self.busy = 0
+        self.up = False
+        self.epoch += 1
+        return lost
+
+
+def next_replica(job: Job) -> InstanceState | None:
+    """The next replica to try that is up, counting refused ones as tries; None when the tries are used up."""
+    limit = min(MAX_ATTEMPTS, len(job.rotation))
+    while job.tried < limit:
+        instance = job.rotation[job.position % len(job.rotation)]
+        job.tried += 1
+        job.position += 1
+        if instance.up:
+            return instance
+    return None
+
+
+class Rotation:
+    """The gateway's round-robin over each model's replicas (dataplane.endpoints.ModelEndpoints.rotation)."""
+
+    def __init__(self, instances: Sequence[InstanceState]) -> None:
+        self._replicas: dict[str, list[InstanceState]] = {}
+        for instance in instances:
+            self._replicas.setdefault(instance.spec.model, []).append(instance)
+        self._next = dict.fromkeys(self._replicas, 0)
+
+    def models(self) -> list[str]:
+        return list(self._replicas)
+
+    def of(self, model: str) -> Sequence[InstanceState]:
+        replicas = self._replicas.get(model)
+        if not replicas:
+            return ()
+        start = self._next[model] % len(replicas)
+        self._next[model] += 1
+        return replicas[start:] + replicas[:start] if start else replicas

@@ -1,0 +1,317 @@
+"""`simulate`: one consumer's queries through the simulated gateway and cluster, one record per query.
+
+Per query, as the live gateway does it: plan with the real scheduler for the time left (deadline minus the
+gateway's own overhead), send phase 0 to the planned members until phase 0's deadline, escalate if the
+plan's rule asks and at least MIN_PHASE_MS is left, then aggregate what answered. Members queue at their
+instances (see queues.py); failures act on instances (see cluster.py).
+
+Records come back in query order. `latency_s` runs from arrival to the answer and includes the gateway
+overhead; it is NaN when nothing answered. `late` means the deadline was missed: answered after it, or not
+answered at all (the load generator counts an unanswered request as a miss too). `cost` sums the per-request
+cost of every member sent, answered or not, as the gateway bills it.
+
+Determinism: the seed spawns one NumPy generator per stream (service times, predictions, the scheduler's
+rng), events are ordered by time then scheduling order, and nothing reads a clock except `wall_s`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rohe.core.contracts import ConsumerContract
+from rohe.core.errors import InvalidInput, Problem, ProblemCollector
+from rohe.core.profiles import ProfileCatalog
+from rohe.serving.dataplane import MemberPrediction
+from rohe.serving.scheduling import ExecutionPlan
+from rohe.simulation.behaviour import PredictionModel, ServiceTimeModel
+from rohe.simulation.cluster import Failure, SimInstance, check_setup
+from rohe.simulation.engine import EventQueue
+from rohe.simulation.gateway import MIN_PHASE_MS, SimGateway
+from rohe.simulation.queues import InstanceState, Job, Rotation, Sampler, next_replica
+
+# The live gateway's default for a contract without a deadline (rohe.serving.gateway.service).
+DEFAULT_DEADLINE_MS = 1000.0
+
+_ARRIVE, _DONE, _PHASE_END, _FAIL_START, _FAIL_END = range(5)
+
+
+@dataclass(frozen=True)
+class SimQuery:
+    query_id: str
+    arrival_s: float
+    true_class: int
+
+
+@dataclass(frozen=True)
+class SimulationSetup:
+    """What to simulate. `queueing=False` gives every instance unlimited concurrency (a pure counterfactual
+    replay: service times without waiting). `aggregation` is the modality's strategy (dataplane names)."""
+
+    instances: Sequence[SimInstance]
+    contract: ConsumerContract
+    catalog: ProfileCatalog
+    scheduler: str
+    service_time: ServiceTimeModel
+    prediction: PredictionModel
+    failures: Sequence[Failure] = ()
+    seed: int = 0
+    queueing: bool = True
+    gateway_overhead_s: float = 0.0
+    aggregation: str = "majority"
+
+
+@dataclass(frozen=True)
+class SimRecord:
+    query_id: str
+    arrival_s: float
+    latency_s: float
+    deadline_s: float
+    answered: bool
+    late: bool
+    true_class: int
+    predicted_class: int
+    correct: bool
+    members: int
+    member_models: tuple[str, ...]
+    cost: float
+
+
+@dataclass(frozen=True)
+class SimResult:
+    records: list[SimRecord]
+    events: int
+    wall_s: float
+
+
+class _Request:
+    __slots__ = ("answers", "asked", "index", "open", "outstanding", "phase", "phase_end", "plan", "query")
+
+    def __init__(self, index: int, query: SimQuery) -> None:
+        self.index = index
+        self.query = query
+        self.plan: ExecutionPlan | None = None
+        self.phase = -1
+        self.phase_end = 0.0
+        self.open = False
+        self.outstanding = 0
+        self.asked: list[str] = []
+        self.answers: dict[str, MemberPrediction] = {}
+
+
+def _ordered_queries(queries: Iterable[SimQuery], catalog: ProfileCatalog) -> list[SimQuery]:
+    listed = list(queries)
+    known = set(catalog.class_ids)
+    problems = ProblemCollector()
+    for i, q in enumerate(listed):
+        if not (math.isfinite(q.arrival_s) and q.arrival_s >= 0):
+            problems.add(f"queries[{i}].arrival_s", f"{q.arrival_s} is not a time >= 0", "seconds from the start")
+        if known and q.true_class not in known:
+            problems.add(
+                f"queries[{i}].true_class", f"{q.true_class} is not a catalog class", f"use one of {sorted(known)}"
+            )
+        if len(problems.problems) >= 20:
+            break
+    problems.raise_if_any("invalid simulation queries")
+    return listed
+
+
+class _Simulation:
+    def __init__(self, setup: SimulationSetup) -> None:
+        check_setup(setup.instances, setup.failures)
+        if not (math.isfinite(setup.gateway_overhead_s) and setup.gateway_overhead_s >= 0):
+            raise InvalidInput(
+                "invalid simulation setup",
+                [Problem("gateway_overhead_s", f"{setup.gateway_overhead_s} is not a time >= 0", "e.g. 0.002")],
+            )
+        self.setup = setup
+        service_ss, prediction_ss, scheduler_ss = np.random.SeedSequence(setup.seed).spawn(3)
+        self.gateway = SimGateway(
+            setup.contract, setup.catalog, setup.scheduler, setup.aggregation, np.random.default_rng(scheduler_ss)
+        )
+        self.sampler = Sampler(setup.service_time, np.random.default_rng(service_ss))
+        self.prediction_rng = np.random.default_rng(prediction_ss)
+        self.predict = setup.prediction.predict
+        self.instances = [InstanceState(i, x, not setup.queueing) for i, x in enumerate(setup.instances)]
+        self.rotation = Rotation(self.instances)
+        self.deadline_ms = setup.contract.deadline_ms or DEFAULT_DEADLINE_MS
+        self.deadline_s = self.deadline_ms / 1000
+        self.overhead_s = setup.gateway_overhead_s
+        self.budget_ms = self.deadline_ms - self.overhead_s * 1000
+        self.events = EventQueue()
+        self.in_flight: dict[_Request, float] = {}  # arrival order: the first is the oldest (dream's input)
+        self.records: list[SimRecord | None] = []
+        self.outages = [0] * len(self.instances)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self, queries: list[SimQuery]) -> list[SimRecord]:
+        order = sorted(range(len(queries)), key=lambda i: queries[i].arrival_s)
+        self.records = [None] * len(queries)
+        events = self.events
+        for failure in sorted(self.setup.failures, key=lambda f: f.at_s):
+            events.schedule(failure.at_s, _FAIL_START, failure)
+        if order:
+            events.schedule(queries[order[0]].arrival_s, _ARRIVE, 0)
+        while events:
+            now, _, kind, payload = events.pop()
+            if kind == _DONE:
+                self._done(now, *payload)
+            elif kind == _ARRIVE:
+                position: int = payload
+                if position + 1 < len(order):
+                    events.schedule(queries[order[position + 1]].arrival_s, _ARRIVE, position + 1)
+                index = order[position]
+                self._arrive(now, _Request(index, queries[index]))
+            elif kind == _PHASE_END:
+                request, phase = payload
+                if request.open and request.phase == phase:
+                    self._end_phase(request, now)
+            elif kind == _FAIL_START:
+                self._fail_start(now, payload)
+            else:
+                self._fail_end(payload)
+        return [r for r in self.records if r is not None]
+
+    # -- requests ------------------------------------------------------------------------------------
+    def _arrive(self, now: float, request: _Request) -> None:
+        self.in_flight[request] = now
+        if self.budget_ms <= 0:
+            self._finish(request, now, [])
+            return
+        first = next(iter(self.in_flight))
+        oldest_ms = 0.0 if first is request else (now - self.in_flight[first]) * 1000
+        plan = self.gateway.plan(self.budget_ms, request.query.true_class, oldest_ms)
+        request.plan = plan
+        if not plan.phase0:
+            self._finish(request, now, [])
+            return
+        phase0_s = self.gateway.phase0_ms(plan, self.budget_ms) / 1000
+        self._start_phase(request, 0, plan.members, now, now + phase0_s)
+
+    def _start_phase(self, request: _Request, phase: int, models: Sequence[str], now: float, end: float) -> None:
+        request.phase = phase
+        request.phase_end = end
+        request.open = True
+        request.outstanding = len(models)
+        request.asked.extend(models)
+        self.events.schedule(end, _PHASE_END, (request, phase))
+        for model in models:
+            self._send(Job(request, model, phase, self.rotation.of(model)), now)
+
+    def _send(self, job: Job, now: float) -> None:
+        instance = next_replica(job)
+        if instance is None:
+            self._member_over(job.request, now)  # failed: refused or reset on every replica it may try
+        elif instance.busy < instance.limit:
+            self._start(instance, job, now)
+        else:
+            instance.queue.append(job)
+
+    def _start(self, instance: InstanceState, job: Job, now: float) -> None:
+        instance.busy += 1
+        instance.running[job] = None
+        spec = instance.spec
+        work = self.sampler.draw(spec.model, spec.node_type)
+        if instance.slowdowns:
+            work *= instance.factor
+        self.events.schedule(now + work, _DONE, (instance, instance.epoch, job))
+
+    def _done(self, now: float, instance: InstanceState, epoch: int, job: Job) -> None:
+        if epoch != instance.epoch:
+            return  # lost in a crash; already handled then
+        instance.busy -= 1
+        del instance.running[job]
+        if instance.queue:
+            self._start(instance, instance.queue.popleft(), now)
+        request = job.request
+        if not request.open or request.phase != job.phase:
+            return  # the gateway stopped waiting: the member was late
+        vector = self.predict(job.model, request.query.true_class, self.prediction_rng)
+        request.answers[job.model] = self.gateway.member(job.model, vector)
+        self._member_over(request, now)
+
+    def _member_over(self, request: _Request, now: float) -> None:
+        request.outstanding -= 1
+        if request.outstanding == 0:
+            self._end_phase(request, now)
+
+    def _end_phase(self, request: _Request, now: float) -> None:
+        request.open = False
+        answers = request.answers
+        predictions = [answers[m] for m in request.asked if m in answers]
+        plan = request.plan
+        if request.phase == 0 and plan is not None and plan.phase1 is not None:
+            left_ms = self.budget_ms - (now - request.query.arrival_s) * 1000
+            if left_ms >= MIN_PHASE_MS:
+                extra = self.gateway.escalate(plan, predictions, request.asked)
+                if extra:
+                    self._start_phase(request, 1, extra, now, now + left_ms / 1000)
+                    return
+        self._finish(request, now, predictions)
+
+    def _finish(self, request: _Request, now: float, predictions: list[MemberPrediction]) -> None:
+        del self.in_flight[request]
+        query = request.query
+        asked = tuple(request.asked)
+        if predictions:
+            answer = self.gateway.aggregate(predictions)
+            latency = now - query.arrival_s + self.overhead_s
+            predicted = answer.predicted_class
+        else:
+            latency, predicted = math.nan, -1
+        answered = bool(predictions)
+        self.records[request.index] = SimRecord(
+            query_id=query.query_id,
+            arrival_s=query.arrival_s,
+            latency_s=latency,
+            deadline_s=self.deadline_s,
+            answered=answered,
+            late=not answered or latency > self.deadline_s,
+            true_class=query.true_class,
+            predicted_class=predicted,
+            correct=answered and predicted == query.true_class,
+            members=len(asked),
+            member_models=asked,
+            cost=self.gateway.cost(asked),
+        )
+
+    # -- failures ------------------------------------------------------------------------------------
+    def _targets(self, failure: Failure) -> list[InstanceState]:
+        return [x for x in self.instances if failure.matches(x.spec)]
+
+    def _fail_start(self, now: float, failure: Failure) -> None:
+        self.events.schedule(now + failure.duration_s, _FAIL_END, failure)
+        targets = self._targets(failure)
+        if failure.kind == "slowdown":
+            for instance in targets:
+                instance.slowdowns.append(failure.factor)
+            return
+        lost: list[Job] = []
+        for instance in targets:  # all down first, so a retry never lands on a sibling going down with it
+            self.outages[instance.index] += 1
+            lost.extend(instance.lose_work())
+        for job in lost:
+            request = job.request
+            if request.open and request.phase == job.phase:
+                self._send(job, now)  # the reset is retryable: the next replica in the rotation, if any
+
+    def _fail_end(self, failure: Failure) -> None:
+        for instance in self._targets(failure):
+            if failure.kind == "slowdown":
+                instance.slowdowns.remove(failure.factor)
+            else:
+                self.outages[instance.index] -= 1
+                instance.up = self.outages[instance.index] == 0
+
+
+def simulate(setup: SimulationSetup, queries: Iterable[SimQuery]) -> SimResult:
+    """Run `queries` through `setup`; the same setup and queries give byte-identical records."""
+    started = time.perf_counter()
+    simulation = _Simulation(setup)
+    listed = _ordered_queries(queries, setup.catalog)
+    records = simulation.run(listed)
+    return SimResult(records, simulation.events.processed, time.perf_counter() - started)
