@@ -32,6 +32,7 @@ FloatArray = npt.NDArray[np.float64]
 Z_P99 = 2.3263478740408408
 Z_P95 = 1.6448536269514722
 DEFAULT_CONFIDENCE = 0.8
+UNIFORM_BLOCK = 1024
 _PERCENTILES = (Metric.LATENCY_P50_MS, Metric.LATENCY_P95_MS, Metric.LATENCY_P99_MS)
 
 
@@ -128,9 +129,14 @@ class ProfileConfusion:
         self.width = max(catalog.class_ids) + 1
         self._position = {c: i for i, c in enumerate(catalog.class_ids)}
         self._accuracy: dict[str, FloatArray] = {}
+        self._accuracy_lists: dict[str, list[float]] = {}
+        self._others = len(self.class_ids) - 1
+        self._block: list[float] = []
+        self._block_rng: np.random.Generator | None = None
         self._vectors: dict[str, list[FloatArray]] = {}
         for m, model in enumerate(catalog.models):
             self._accuracy[model] = self._class_accuracy(m, model)
+            self._accuracy_lists[model] = self._accuracy[model].tolist()
             confidence = self._class_confidence(m)
             self._vectors[model] = [self._vector(c, confidence[i]) for i, c in enumerate(self.class_ids)]
 
@@ -196,11 +202,27 @@ class ProfileConfusion:
         return position
 
     def predict(self, model: str, true_class: int, rng: np.random.Generator) -> FloatArray:
-        position = self._class(true_class)
-        table = self._table(model)
+        accuracy = self._accuracy_lists.get(model)
+        position = self._position.get(true_class)
+        if accuracy is None:
+            self._table(model)  # raises, naming the model
+        if position is None:
+            position = self._class(true_class)  # raises, naming the class
+        assert accuracy is not None
         predicted = position
-        if rng.random() >= table[position] and len(self.class_ids) > 1:
-            # A uniformly drawn wrong class: draw among the others by skipping the true position.
-            wrong = int(rng.integers(len(self.class_ids) - 1))
+        if self._uniform(rng) >= accuracy[position] and self._others:
+            # A uniformly drawn wrong class: draw among the others, skipping the true position.
+            wrong = int(self._uniform(rng) * self._others)
             predicted = wrong + (wrong >= position)
         return self._vectors[model][predicted]
+
+    def _uniform(self, rng: np.random.Generator) -> float:
+        """The next uniform of `rng`, drawn in blocks (one NumPy call per block instead of per prediction).
+
+        A block belongs to one generator; passing another one starts a fresh block from it, so the draws
+        depend only on the generators and the order of calls.
+        """
+        if rng is not self._block_rng or not self._block:
+            self._block_rng = rng
+            self._block = rng.random(UNIFORM_BLOCK).tolist()[::-1]
+        return self._block.pop()

@@ -8,6 +8,8 @@ otherwise spend most of their time repeating identical NumPy work:
 - plans of the built-in schedulers that read nothing but the time left (and, for the oracle, the true class);
   `random`, `dream` (it reads the waiting age) and plug-ins are planned afresh for every request;
 - a phase-1 rule's answer and an aggregation, per exact tuple of member predictions (both are pure).
+Member predictions are interned (one object per model and vector), so those memos key on object ids; the
+interning table and both memos are cleared together, which keeps every id in a key alive and unambiguous.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rohe.core.profiles import ProfileCatalog
 from rohe.serving.dataplane import AggregatedPrediction, MemberPrediction, accuracy_weights, make_aggregator
 from rohe.serving.pipeline.execution import MIN_PHASE_MS, phase0_deadline
 from rohe.serving.scheduling import ExecutionPlan, Phase1Rule, RequestContext, get_scheduler, prepare
+from rohe.simulation.behaviour import FloatArray
 
 # Built-in schedulers whose plan depends only on the time left (and the oracle's on the true class too).
 PURE_SCHEDULERS = frozenset({"adaptive", "single-best", "fastest", "all-models", "llf", "rohe-ensemble"})
@@ -52,9 +55,10 @@ class SimGateway:
         self.cost_of = {catalog.models[i]: float(view.cost[i]) for i in np.flatnonzero(view.usable).tolist()}
         self._plans: dict[tuple[float, int | None], ExecutionPlan] = {}
         # Keyed by the rule's id; the entry keeps the rule itself so a recycled id can never match.
-        self._escalations: dict[tuple[int, tuple[MemberPrediction, ...]], tuple[Phase1Rule, list[str]]] = {}
-        self._aggregated: dict[tuple[MemberPrediction, ...], AggregatedPrediction] = {}
+        self._escalations: dict[tuple[int, tuple[int, ...]], tuple[Phase1Rule, list[str]]] = {}
+        self._aggregated: dict[tuple[int, ...], AggregatedPrediction] = {}
         self._members: dict[tuple[str, bytes], MemberPrediction] = {}
+        self._phase0: tuple[ExecutionPlan, float, float] | None = None
 
     def plan(self, remaining_ms: float, true_class: int, oldest_waiting_ms: float) -> ExecutionPlan:
         name = self.scheduler_name
@@ -72,19 +76,26 @@ class SimGateway:
         )
         plan = self.scheduler.plan(context)
         if key is not None:
+            if len(self._plans) >= _MEMO_LIMIT:
+                self._plans.clear()
             self._plans[key] = plan
         return plan
 
-    @staticmethod
-    def phase0_ms(plan: ExecutionPlan, budget_ms: float) -> float:
-        return phase0_deadline(plan, budget_ms)
+    def phase0_ms(self, plan: ExecutionPlan, budget_ms: float) -> float:
+        """Phase 0's deadline (pipeline.execution.phase0_deadline), remembered for the last plan and budget."""
+        last = self._phase0
+        if last is not None and last[0] is plan and last[1] == budget_ms:
+            return last[2]
+        value = phase0_deadline(plan, budget_ms)
+        self._phase0 = (plan, budget_ms, value)
+        return value
 
     def escalate(self, plan: ExecutionPlan, predictions: Sequence[MemberPrediction], asked: Sequence[str]) -> list[str]:
         """Phase-1 members the plan's rule adds after phase 0, without the models already asked."""
         rule = plan.phase1
         if rule is None:
             return []
-        key = (id(rule), tuple(predictions))
+        key = (id(rule), tuple(map(id, predictions)))
         cached = self._escalations.get(key)
         if cached is not None and cached[0] is rule:
             extra = cached[1]
@@ -95,7 +106,7 @@ class SimGateway:
             self._escalations[key] = (rule, extra)
         return [m for m in extra if m not in asked]
 
-    def member(self, model: str, probabilities: np.ndarray) -> MemberPrediction:  # type: ignore[type-arg]
+    def member(self, model: str, probabilities: FloatArray) -> MemberPrediction:
         """What the live fan-out builds from a model's reply: its vector, argmax and the argmax's probability."""
         key = (model, probabilities.tobytes())
         cached = self._members.get(key)
@@ -104,17 +115,18 @@ class SimGateway:
             cached = MemberPrediction(model, tuple(probabilities.tolist()), best, float(probabilities[best]))
             if len(self._members) >= _MEMO_LIMIT:
                 self._members.clear()
+                self._aggregated.clear()
+                self._escalations.clear()
             self._members[key] = cached
         return cached
 
     def aggregate(self, predictions: Sequence[MemberPrediction]) -> AggregatedPrediction:
-        key = tuple(predictions)
+        key = tuple(map(id, predictions))
         cached = self._aggregated.get(key)
         if cached is None:
-            cached = self.aggregator.aggregate(key)
             if len(self._aggregated) >= _MEMO_LIMIT:
                 self._aggregated.clear()
-            self._aggregated[key] = cached
+            cached = self._aggregated[key] = self.aggregator.aggregate(predictions)
         return cached
 
     def cost(self, models: Sequence[str]) -> float:

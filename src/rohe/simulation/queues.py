@@ -22,43 +22,42 @@ SAMPLE_BLOCK = 1024
 
 
 class Job:
-    """One member call of one request phase; `tried` counts replicas tried, `rotation` is their order."""
+    """One member call of one request phase: replica `start` of `replicas` is tried first, then the next
+    ones in order; `tried` counts the replicas tried so far."""
 
-    __slots__ = ("model", "phase", "position", "request", "rotation", "tried")
+    __slots__ = ("model", "phase", "replicas", "request", "start", "tried")
 
-    def __init__(self, request: Any, model: str, phase: int, rotation: Sequence[InstanceState]) -> None:
+    def __init__(self, request: Any, model: str, phase: int, replicas: Sequence[InstanceState], start: int) -> None:
         self.request = request
         self.model = model
         self.phase = phase
-        self.rotation = rotation
+        self.replicas = replicas
+        self.start = start
         self.tried = 0
-        self.position = 0
 
 
 class Sampler:
-    """Service-time draws per (model, node type) from one generator, in blocks when the model allows it
-    (`sample_many`), one by one otherwise; either way the sequence depends only on the seed and call order."""
+    """Service-time draws from one generator into each instance's own buffer: a block at a time when the
+    model allows it (`sample_many`), one by one otherwise. Either way the draws depend only on the seed and
+    the order of calls."""
 
     def __init__(self, model: ServiceTimeModel, rng: np.random.Generator) -> None:
         self.model = model
         self.rng = rng
         self._many: Callable[[str, str, int, np.random.Generator], Any] | None = getattr(model, "sample_many", None)
-        self._buffers: dict[tuple[str, str], list[float]] = {}
 
-    def draw(self, model: str, node_type: str) -> float:
+    def refill(self, instance: InstanceState) -> float:
+        """One draw for `instance`, refilling its buffer first when the model draws in blocks."""
+        spec = instance.spec
         if self._many is None:
-            return float(self.model.sample(model, node_type, self.rng))
-        buffer = self._buffers.get((model, node_type))
-        if not buffer:
-            # Reversed so pop() hands the block out in draw order.
-            buffer = self._buffers[(model, node_type)] = self._many(model, node_type, SAMPLE_BLOCK, self.rng).tolist()[
-                ::-1
-            ]
-        return buffer.pop()
+            return float(self.model.sample(spec.model, spec.node_type, self.rng))
+        block = self._many(spec.model, spec.node_type, SAMPLE_BLOCK, self.rng)
+        instance.draws = [float(x) for x in block][::-1]  # reversed: pop() hands them out in draw order
+        return instance.draws.pop()
 
 
 class InstanceState:
-    __slots__ = ("busy", "epoch", "index", "limit", "queue", "running", "slowdowns", "spec", "up")
+    __slots__ = ("busy", "draws", "epoch", "index", "limit", "queue", "running", "slowdowns", "spec", "up")
 
     def __init__(self, index: int, spec: SimInstance, unlimited: bool) -> None:
         self.index = index
@@ -70,6 +69,7 @@ class InstanceState:
         self.up = True
         self.epoch = 0  # bumped on every crash, so completions of lost work are recognised and ignored
         self.slowdowns: list[float] = []
+        self.draws: list[float] = []  # service times drawn ahead, next one last
 
     @property
     def factor(self) -> float:
@@ -91,11 +91,12 @@ class InstanceState:
 
 def next_replica(job: Job) -> InstanceState | None:
     """The next replica to try that is up, counting refused ones as tries; None when the tries are used up."""
-    limit = min(MAX_ATTEMPTS, len(job.rotation))
+    replicas = job.replicas
+    count = len(replicas)
+    limit = min(MAX_ATTEMPTS, count)
     while job.tried < limit:
-        instance = job.rotation[job.position % len(job.rotation)]
+        instance = replicas[(job.start + job.tried) % count]
         job.tried += 1
-        job.position += 1
         if instance.up:
             return instance
     return None
@@ -113,10 +114,11 @@ class Rotation:
     def models(self) -> list[str]:
         return list(self._replicas)
 
-    def of(self, model: str) -> Sequence[InstanceState]:
+    def of(self, model: str) -> tuple[Sequence[InstanceState], int]:
+        """The model's replicas and where this call's rotation starts; no replicas: an empty sequence."""
         replicas = self._replicas.get(model)
         if not replicas:
-            return ()
-        start = self._next[model] % len(replicas)
-        self._next[model] += 1
-        return replicas[start:] + replicas[:start] if start else replicas
+            return (), 0
+        start = self._next[model]
+        self._next[model] = (start + 1) % len(replicas)
+        return replicas, start

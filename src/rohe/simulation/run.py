@@ -37,14 +37,18 @@ from rohe.simulation.queues import InstanceState, Job, Rotation, Sampler, next_r
 # The live gateway's default for a contract without a deadline (rohe.serving.gateway.service).
 DEFAULT_DEADLINE_MS = 1000.0
 
-_ARRIVE, _DONE, _PHASE_END, _FAIL_START, _FAIL_END = range(5)
+_DONE, _PHASE_END, _FAIL_START, _FAIL_END = range(4)
+_new_record = object.__new__
 
 
 @dataclass(frozen=True)
 class SimQuery:
+    """One request. `deadline_s`, when set, replaces the contract's deadline for this query alone."""
+
     query_id: str
     arrival_s: float
     true_class: int
+    deadline_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,25 @@ class SimResult:
 
 
 class _Request:
-    __slots__ = ("answers", "asked", "index", "open", "outstanding", "phase", "phase_end", "plan", "query")
+    __slots__ = (
+        "answers",
+        "asked",
+        "budget_ms",
+        "deadline_s",
+        "index",
+        "open",
+        "outstanding",
+        "phase",
+        "phase_end",
+        "plan",
+        "query",
+    )
 
-    def __init__(self, index: int, query: SimQuery) -> None:
+    def __init__(self, index: int, query: SimQuery, deadline_s: float, overhead_s: float) -> None:
         self.index = index
         self.query = query
+        self.deadline_s = deadline_s
+        self.budget_ms = (deadline_s - overhead_s) * 1000
         self.plan: ExecutionPlan | None = None
         self.phase = -1
         self.phase_end = 0.0
@@ -108,6 +126,8 @@ def _ordered_queries(queries: Iterable[SimQuery], catalog: ProfileCatalog) -> li
     known = set(catalog.class_ids)
     problems = ProblemCollector()
     for i, q in enumerate(listed):
+        if q.deadline_s is not None and not (math.isfinite(q.deadline_s) and q.deadline_s > 0):
+            problems.add(f"queries[{i}].deadline_s", f"{q.deadline_s} is not a positive time", "seconds, or None")
         if not (math.isfinite(q.arrival_s) and q.arrival_s >= 0):
             problems.add(f"queries[{i}].arrival_s", f"{q.arrival_s} is not a time >= 0", "seconds from the start")
         if known and q.true_class not in known:
@@ -138,10 +158,10 @@ class _Simulation:
         self.predict = setup.prediction.predict
         self.instances = [InstanceState(i, x, not setup.queueing) for i, x in enumerate(setup.instances)]
         self.rotation = Rotation(self.instances)
-        self.deadline_ms = setup.contract.deadline_ms or DEFAULT_DEADLINE_MS
-        self.deadline_s = self.deadline_ms / 1000
+        # Who is in service is only needed to fail it in a crash; without crashes it is not tracked.
+        self.track_running = any(f.kind != "slowdown" for f in setup.failures)
+        self.deadline_s = (setup.contract.deadline_ms or DEFAULT_DEADLINE_MS) / 1000
         self.overhead_s = setup.gateway_overhead_s
-        self.budget_ms = self.deadline_ms - self.overhead_s * 1000
         self.events = EventQueue()
         self.in_flight: dict[_Request, float] = {}  # arrival order: the first is the oldest (dream's input)
         self.records: list[SimRecord | None] = []
@@ -154,85 +174,101 @@ class _Simulation:
         events = self.events
         for failure in sorted(self.setup.failures, key=lambda f: f.at_s):
             events.schedule(failure.at_s, _FAIL_START, failure)
-        if order:
-            events.schedule(queries[order[0]].arrival_s, _ARRIVE, 0)
-        while events:
-            now, _, kind, payload = events.pop()
-            if kind == _DONE:
-                self._done(now, *payload)
-            elif kind == _ARRIVE:
-                position: int = payload
-                if position + 1 < len(order):
-                    events.schedule(queries[order[position + 1]].arrival_s, _ARRIVE, position + 1)
+        heap = events.heap
+        pop = events.pop
+        inf = math.inf
+        position, count = 0, len(order)
+        next_arrival = queries[order[0]].arrival_s if count else inf
+        while True:
+            if heap and heap[0][0] < next_arrival:
+                now, _, kind, payload = pop()
+                if kind == _DONE:
+                    self._done(now, *payload)
+                elif kind == _PHASE_END:
+                    request, phase = payload
+                    if request.open and request.phase == phase:
+                        self._end_phase(request, now)
+                elif kind == _FAIL_START:
+                    self._fail_start(now, payload)
+                else:
+                    self._fail_end(payload)
+            elif position < count:
+                events.advance(next_arrival)
                 index = order[position]
-                self._arrive(now, _Request(index, queries[index]))
-            elif kind == _PHASE_END:
-                request, phase = payload
-                if request.open and request.phase == phase:
-                    self._end_phase(request, now)
-            elif kind == _FAIL_START:
-                self._fail_start(now, payload)
+                position += 1
+                query = queries[index]
+                deadline = self.deadline_s if query.deadline_s is None else query.deadline_s
+                self._arrive(next_arrival, _Request(index, query, deadline, self.overhead_s))
+                next_arrival = queries[order[position]].arrival_s if position < count else inf
             else:
-                self._fail_end(payload)
+                break
         return [r for r in self.records if r is not None]
 
     # -- requests ------------------------------------------------------------------------------------
     def _arrive(self, now: float, request: _Request) -> None:
         self.in_flight[request] = now
-        if self.budget_ms <= 0:
-            self._finish(request, now, [])
+        budget_ms = request.budget_ms
+        if budget_ms <= 0:
+            self._finish(request, now, [])  # the overhead alone used the deadline up: no time to schedule
             return
         first = next(iter(self.in_flight))
         oldest_ms = 0.0 if first is request else (now - self.in_flight[first]) * 1000
-        plan = self.gateway.plan(self.budget_ms, request.query.true_class, oldest_ms)
+        plan = self.gateway.plan(budget_ms, request.query.true_class, oldest_ms)
         request.plan = plan
         if not plan.phase0:
             self._finish(request, now, [])
             return
-        phase0_s = self.gateway.phase0_ms(plan, self.budget_ms) / 1000
-        self._start_phase(request, 0, plan.members, now, now + phase0_s)
+        phase0_s = self.gateway.phase0_ms(plan, budget_ms) / 1000
+        self._start_phase(request, 0, plan.members, now, phase0_s)
 
-    def _start_phase(self, request: _Request, phase: int, models: Sequence[str], now: float, end: float) -> None:
+    def _start_phase(self, request: _Request, phase: int, models: Sequence[str], now: float, length_s: float) -> None:
         request.phase = phase
-        request.phase_end = end
+        request.phase_end = now + length_s
         request.open = True
         request.outstanding = len(models)
         request.asked.extend(models)
-        self.events.schedule(end, _PHASE_END, (request, phase))
+        self.events.after(length_s, _PHASE_END, (request, phase))
+        rotation = self.rotation.of
+        dispatch = self._dispatch
         for model in models:
-            self._send(Job(request, model, phase, self.rotation.of(model)), now)
+            dispatch(Job(request, model, phase, *rotation(model)), now)
 
-    def _send(self, job: Job, now: float) -> None:
+    def _dispatch(self, job: Job, now: float) -> None:
+        """Send `job` to the next replica that accepts the connection; none left: the member failed."""
         instance = next_replica(job)
         if instance is None:
-            self._member_over(job.request, now)  # failed: refused or reset on every replica it may try
+            self._member_over(job.request, now)
         elif instance.busy < instance.limit:
-            self._start(instance, job, now)
+            self._begin(instance, job)
         else:
             instance.queue.append(job)
 
-    def _start(self, instance: InstanceState, job: Job, now: float) -> None:
+    def _begin(self, instance: InstanceState, job: Job) -> None:
         instance.busy += 1
-        instance.running[job] = None
-        spec = instance.spec
-        work = self.sampler.draw(spec.model, spec.node_type)
+        if self.track_running:
+            instance.running[job] = None
+        draws = instance.draws
+        work = draws.pop() if draws else self.sampler.refill(instance)
         if instance.slowdowns:
             work *= instance.factor
-        self.events.schedule(now + work, _DONE, (instance, instance.epoch, job))
+        self.events.after(work, _DONE, (instance, instance.epoch, job))
 
     def _done(self, now: float, instance: InstanceState, epoch: int, job: Job) -> None:
         if epoch != instance.epoch:
             return  # lost in a crash; already handled then
         instance.busy -= 1
-        del instance.running[job]
+        if self.track_running:
+            del instance.running[job]
         if instance.queue:
-            self._start(instance, instance.queue.popleft(), now)
+            self._begin(instance, instance.queue.popleft())
         request = job.request
         if not request.open or request.phase != job.phase:
             return  # the gateway stopped waiting: the member was late
         vector = self.predict(job.model, request.query.true_class, self.prediction_rng)
         request.answers[job.model] = self.gateway.member(job.model, vector)
-        self._member_over(request, now)
+        request.outstanding -= 1
+        if request.outstanding == 0:
+            self._end_phase(request, now)
 
     def _member_over(self, request: _Request, now: float) -> None:
         request.outstanding -= 1
@@ -245,11 +281,11 @@ class _Simulation:
         predictions = [answers[m] for m in request.asked if m in answers]
         plan = request.plan
         if request.phase == 0 and plan is not None and plan.phase1 is not None:
-            left_ms = self.budget_ms - (now - request.query.arrival_s) * 1000
+            left_ms = request.budget_ms - (now - request.query.arrival_s) * 1000
             if left_ms >= MIN_PHASE_MS:
                 extra = self.gateway.escalate(plan, predictions, request.asked)
                 if extra:
-                    self._start_phase(request, 1, extra, now, now + left_ms / 1000)
+                    self._start_phase(request, 1, extra, now, left_ms / 1000)
                     return
         self._finish(request, now, predictions)
 
@@ -264,13 +300,16 @@ class _Simulation:
         else:
             latency, predicted = math.nan, -1
         answered = bool(predictions)
-        self.records[request.index] = SimRecord(
+        # The generated __init__ of a frozen dataclass sets fields one by one through object.__setattr__,
+        # which costs more than the rest of a request; filling the instance dict directly is equivalent.
+        record = _new_record(SimRecord)
+        record.__dict__.update(
             query_id=query.query_id,
             arrival_s=query.arrival_s,
             latency_s=latency,
-            deadline_s=self.deadline_s,
+            deadline_s=request.deadline_s,
             answered=answered,
-            late=not answered or latency > self.deadline_s,
+            late=not answered or latency > request.deadline_s,
             true_class=query.true_class,
             predicted_class=predicted,
             correct=answered and predicted == query.true_class,
@@ -278,13 +317,14 @@ class _Simulation:
             member_models=asked,
             cost=self.gateway.cost(asked),
         )
+        self.records[request.index] = record
 
     # -- failures ------------------------------------------------------------------------------------
     def _targets(self, failure: Failure) -> list[InstanceState]:
         return [x for x in self.instances if failure.matches(x.spec)]
 
     def _fail_start(self, now: float, failure: Failure) -> None:
-        self.events.schedule(now + failure.duration_s, _FAIL_END, failure)
+        self.events.after(failure.duration_s, _FAIL_END, failure)
         targets = self._targets(failure)
         if failure.kind == "slowdown":
             for instance in targets:
@@ -297,7 +337,7 @@ class _Simulation:
         for job in lost:
             request = job.request
             if request.open and request.phase == job.phase:
-                self._send(job, now)  # the reset is retryable: the next replica in the rotation, if any
+                self._dispatch(job, now)  # a reset is retryable: the next replica in the rotation, if any
 
     def _fail_end(self, failure: Failure) -> None:
         for instance in self._targets(failure):
