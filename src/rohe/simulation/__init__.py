@@ -14,7 +14,7 @@ from rohe.simulation.behaviour import (
     lognormal_from_percentiles,
 )
 from rohe.simulation.cluster import ClusterSpec, Failure, SimInstance, node_type_of, place_instances
-from rohe.simulation.run import SimQuery, SimRecord, SimResult, SimulationSetup, simulate
+from rohe.simulation.run import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup, simulate
 
 __all__ = [
     "ClusterSpec",
@@ -22,6 +22,7 @@ __all__ = [
     "PredictionModel",
     "ProfileConfusion",
     "ProfileServiceTime",
+    "ServiceSpan",
     "ServiceTimeModel",
     "SimInstance",
     "SimQuery",

@@ -3,7 +3,8 @@ stream of arrivals that never enters the heap.
 
 Events at the same time leave in the order they were scheduled (the sequence number breaks every tie),
 so a run never depends on how payloads would compare and the same inputs give the same event order. An
-arrival goes before heap events at the same instant. The core knows nothing about requests or models;
+arrival goes after heap events at the same instant (a failure or a completion at t is seen by an arrival
+at t). The core knows nothing about requests or models;
 `run.py` decides what each kind means.
 """
 

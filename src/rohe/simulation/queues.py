@@ -65,7 +65,7 @@ class InstanceState:
         self.limit = float("inf") if unlimited else spec.concurrency
         self.busy = 0
         self.queue: deque[Job] = deque()
-        self.running: dict[Job, None] = {}  # insertion-ordered: a crash fails them in start order
+        self.running: dict[Job, float] = {}  # job -> start time; insertion-ordered: a crash fails them in order
         self.up = True
         self.epoch = 0  # bumped on every crash, so completions of lost work are recognised and ignored
         self.slowdowns: list[float] = []

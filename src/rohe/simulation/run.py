@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,7 @@ class SimulationSetup:
     queueing: bool = True
     gateway_overhead_s: float = 0.0
     aggregation: str = "majority"
+    record_service: bool = False  # also return every span of work on an instance (SimResult.service)
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,21 @@ class SimRecord:
 
 
 @dataclass(frozen=True)
+class ServiceSpan:
+    """`instance` (SimInstance.key) worked on `query_id` from `start_s` to `end_s` (cut short by a crash)."""
+
+    instance: str
+    query_id: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class SimResult:
     records: list[SimRecord]
     events: int
     wall_s: float
+    service: list[ServiceSpan] = field(default_factory=list)  # only with SimulationSetup.record_service
 
 
 class _Request:
@@ -159,7 +171,8 @@ class _Simulation:
         self.instances = [InstanceState(i, x, not setup.queueing) for i, x in enumerate(setup.instances)]
         self.rotation = Rotation(self.instances)
         # Who is in service is only needed to fail it in a crash; without crashes it is not tracked.
-        self.track_running = any(f.kind != "slowdown" for f in setup.failures)
+        self.track_running = setup.record_service or any(f.kind != "slowdown" for f in setup.failures)
+        self.spans: list[ServiceSpan] | None = [] if setup.record_service else None
         self.deadline_s = (setup.contract.deadline_ms or DEFAULT_DEADLINE_MS) / 1000
         self.overhead_s = setup.gateway_overhead_s
         self.events = EventQueue()
@@ -180,7 +193,7 @@ class _Simulation:
         position, count = 0, len(order)
         next_arrival = queries[order[0]].arrival_s if count else inf
         while True:
-            if heap and heap[0][0] < next_arrival:
+            if heap and heap[0][0] <= next_arrival:
                 now, _, kind, payload = pop()
                 if kind == _DONE:
                     self._done(now, *payload)
@@ -246,7 +259,7 @@ class _Simulation:
     def _begin(self, instance: InstanceState, job: Job) -> None:
         instance.busy += 1
         if self.track_running:
-            instance.running[job] = None
+            instance.running[job] = self.events.now
         draws = instance.draws
         work = draws.pop() if draws else self.sampler.refill(instance)
         if instance.slowdowns:
@@ -258,7 +271,9 @@ class _Simulation:
             return  # lost in a crash; already handled then
         instance.busy -= 1
         if self.track_running:
-            del instance.running[job]
+            started = instance.running.pop(job)
+            if self.spans is not None:
+                self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now))
         if instance.queue:
             self._begin(instance, instance.queue.popleft())
         request = job.request
@@ -333,6 +348,9 @@ class _Simulation:
         lost: list[Job] = []
         for instance in targets:  # all down first, so a retry never lands on a sibling going down with it
             self.outages[instance.index] += 1
+            if self.spans is not None:
+                for job, started in instance.running.items():
+                    self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now))
             lost.extend(instance.lose_work())
         for job in lost:
             request = job.request
@@ -354,4 +372,5 @@ def simulate(setup: SimulationSetup, queries: Iterable[SimQuery]) -> SimResult:
     simulation = _Simulation(setup)
     listed = _ordered_queries(queries, setup.catalog)
     records = simulation.run(listed)
-    return SimResult(records, simulation.events.processed, time.perf_counter() - started)
+    spans = simulation.spans if simulation.spans is not None else []
+    return SimResult(records, simulation.events.processed, time.perf_counter() - started, spans)
