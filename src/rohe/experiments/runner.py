@@ -16,14 +16,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rohe import __version__
-from rohe.core.errors import InvalidInput, Problem
+from rohe.core.errors import InvalidInput, Problem, RoheError
 from rohe.experiments.backends import Job, run_job
 from rohe.experiments.calibration import Calibration
 from rohe.experiments.replay import RECORDED, recorded_rows
@@ -101,6 +101,25 @@ def _calibrate(spec: Spec, base: Path) -> tuple[Calibration, list[Row]]:
     return calibration, recorded
 
 
+def _check_names(spec: Spec) -> None:
+    """Unknown scheduler or placement names fail before any arm runs, naming the field."""
+    from rohe.orchestration.placement import get_algorithm
+    from rohe.serving.scheduling import get_scheduler
+
+    for i, name in enumerate(spec.arms.scheduler):
+        try:
+            get_scheduler(name)
+        except RoheError as exc:
+            raise type(exc)(exc.message, [replace(p, location=f"arms.scheduler[{i}]") for p in exc.problems]) from None
+    if spec.backend == "simulate":
+        for i, name in enumerate(spec.arms.placement):
+            try:
+                get_algorithm(name, None)
+            except RoheError as exc:
+                problems = [replace(p, location=f"arms.placement[{i}]") for p in exc.problems]
+                raise type(exc)(exc.message, problems) from None
+
+
 def run_experiment(
     spec: Spec, base: Path, out: Path, *, workers: int | None = None, progress: Progress | None = None
 ) -> ExperimentResult:
@@ -108,6 +127,7 @@ def run_experiment(
     (out / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     (out / VERSION_FILE).write_text(json.dumps(code_version(), indent=2) + "\n", encoding="utf-8")
     arms = expand_arms(spec)
+    _check_names(spec)
     spec_hash = spec.spec_hash()
     todo = [a for a in arms if not finished(out, a, spec_hash)]
     skipped = [a.name for a in arms if a not in todo]

@@ -1,7 +1,8 @@
 """Recorded runs read into one shape: the IoT-journal traces and rohe's own requests.csv, and arm discovery.
 
-A TRACES path is one run folder (it holds the files) or a comparison folder whose sub-folders are the arms
-(`<arm>/run_N/` or `<arm>/` holding the files). Each arm is named by its folder.
+A TRACES path is one run folder (it holds the files), one arm folder (`<arm>/run_N/`), or a comparison folder
+whose sub-folders are the arms (`<arm>/run_N/` or `<arm>/` holding the files). Each arm is named by its
+folder; an arm with several runs gives one `<arm>/run_N` per run.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def discover_runs(path: Path) -> list[tuple[str, Path]]:
         raise InvalidInput("no such traces folder", [Problem(str(path), "is not a directory", "check the path")])
     if is_run_folder(path):
         return [(path.name, path)]
+    own_runs = sorted(p for p in path.iterdir() if p.is_dir() and p.name.startswith("run_") and is_run_folder(p))
+    if own_runs:  # an arm folder (`<orchestrator>/run_N/`): the arm is the folder itself
+        return [(path.name if len(own_runs) == 1 else f"{path.name}/{r.name}", r) for r in own_runs]
     found: list[tuple[str, Path]] = []
     for arm in sorted(p for p in path.iterdir() if p.is_dir()):
         if is_run_folder(arm):
