@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from tests.simulation.helpers import catalog, queries, setup
+from simulation_cases import catalog, queries, setup
 
 from rohe.simulation import Failure, SimInstance, arrivals, simulate
 

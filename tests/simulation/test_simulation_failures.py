@@ -5,7 +5,7 @@ request no replica could serve is counted unanswered; a slowdown stretches the w
 from __future__ import annotations
 
 import numpy as np
-from tests.simulation.helpers import catalog, queries, setup
+from simulation_cases import catalog, queries, setup
 
 from rohe.simulation import Failure, SimInstance, arrivals, simulate
 

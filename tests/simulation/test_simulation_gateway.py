@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from tests.simulation.helpers import CLASSES, catalog, contract, queries, setup
+from simulation_cases import CLASSES, catalog, contract, queries, setup
 
 from rohe.core.errors import InvalidInput
 from rohe.core.profiles import ModelProfile, ProfileCatalog

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from tests.simulation.helpers import Exponential, catalog, queries, setup
+from simulation_cases import Exponential, catalog, queries, setup
 
 from rohe.simulation import SimInstance, arrivals, simulate
 

@@ -4,7 +4,9 @@ Both are interfaces so traces can replace profiles (the experiments package cali
 based defaults:
 - `ProfileServiceTime`: a lognormal per model x node type with median p50 and 99th percentile p99 (p95 when
   p99 is unknown). It is the time of the work alone; waiting for a free slot comes from the simulation's
-  queues, never from the profile. A profile with a single known percentile gives a constant time.
+  queues, never from the profile. A profile with a single known percentile gives a constant time; one with
+  no latency but a throughput (ROHE's feature tables) gives a constant 1 / throughput, the time one replica
+  spends per request when it sustains that rate.
 - `ProfileConfusion`: the right class with the model's profiled accuracy on the true class (its overall
   accuracy when that class was not profiled), otherwise a uniformly drawn wrong class. The predicted class
   carries the profiled confidence for that class and the rest of the mass is spread evenly over the other
@@ -70,7 +72,7 @@ class ProfileServiceTime:
                 if not catalog.available[m, n]:
                     continue
                 p50, p95, p99 = (float(values[m, n, k]) for k in _PERCENTILES)
-                fitted = _fit(p50, p95, p99)
+                fitted = _fit(p50, p95, p99, float(values[m, n, Metric.THROUGHPUT_RPS]))
                 if fitted is not None:
                     self._params[(model, node_type)] = fitted
 
@@ -100,7 +102,7 @@ class ProfileServiceTime:
         return np.exp(mu + sigma * rng.standard_normal(count))
 
 
-def _fit(p50: float, p95: float, p99: float) -> tuple[float, float] | None:
+def _fit(p50: float, p95: float, p99: float, throughput: float) -> tuple[float, float] | None:
     ms = 1000.0
     if math.isfinite(p50) and p50 > 0:
         if math.isfinite(p99) and p99 > 0:
@@ -111,6 +113,8 @@ def _fit(p50: float, p95: float, p99: float) -> tuple[float, float] | None:
     for upper in (p99, p95):
         if math.isfinite(upper) and upper > 0:
             return math.log(upper / ms), 0.0  # only a tail is known: assume it, which errs on the slow side
+    if math.isfinite(throughput) and throughput > 0:
+        return -math.log(throughput), 0.0
     return None
 
 
@@ -135,8 +139,11 @@ class ProfileConfusion:
         self._block_rng: np.random.Generator | None = None
         self._vectors: dict[str, list[FloatArray]] = {}
         for m, model in enumerate(catalog.models):
-            self._accuracy[model] = self._class_accuracy(m, model)
-            self._accuracy_lists[model] = self._accuracy[model].tolist()
+            accuracy = self._class_accuracy(m)
+            if accuracy is None:
+                continue  # no accuracy at all: predicting for it is an error, naming the model (see _table)
+            self._accuracy[model] = accuracy
+            self._accuracy_lists[model] = accuracy.tolist()
             confidence = self._class_confidence(m)
             self._vectors[model] = [self._vector(c, confidence[i]) for i, c in enumerate(self.class_ids)]
 
@@ -151,15 +158,10 @@ class ProfileConfusion:
             mean_overall = float(np.nanmean(values))
         return np.asarray(mean_class, dtype=np.float64), mean_overall
 
-    def _class_accuracy(self, m: int, model: str) -> FloatArray:
+    def _class_accuracy(self, m: int) -> FloatArray | None:
         mean_class, mean_overall = self._means(m, self.catalog.class_accuracy, Metric.ACCURACY)
         result = np.where(np.isnan(mean_class), mean_overall, mean_class)
-        if np.isnan(result).any():
-            raise InvalidInput(
-                "no accuracy to simulate predictions from",
-                [Problem(f"profiles[{model}].accuracy", "is unknown", "profile the model against labelled data")],
-            )
-        return np.asarray(result, dtype=np.float64)
+        return None if np.isnan(result).any() else np.asarray(result, dtype=np.float64)
 
     def _class_confidence(self, m: int) -> FloatArray:
         mean_class, mean_overall = self._means(m, self.catalog.class_confidence, Metric.CONFIDENCE)
@@ -187,10 +189,13 @@ class ProfileConfusion:
         try:
             return self._accuracy[model]
         except KeyError:
-            raise InvalidInput(
-                "no profile to simulate predictions from",
-                [Problem(f"models.{model}", "has no profile", f"use one of: {', '.join(self.catalog.models)}")],
-            ) from None
+            if model in self.catalog.models:
+                problem = Problem(
+                    f"profiles[{model}].accuracy", "is unknown", "profile the model against labelled data"
+                )
+            else:
+                problem = Problem(f"models.{model}", "has no profile", f"use one of: {', '.join(self.catalog.models)}")
+            raise InvalidInput("no accuracy to simulate predictions from", [problem]) from None
 
     def _class(self, true_class: int) -> int:
         position = self._position.get(true_class)
