@@ -67,7 +67,8 @@ def run_figures(run: TraceRun) -> RunFigures:
     numeric = sum(truth.lstrip("-").isdigit() for _, truth in labelled)
     served_numeric = sum(q.served is not None and q.served.lstrip("-").isdigit() for q in queries)
     warnings: list[str] = []
-    if numeric and served_numeric < len(queries):
+    served_total = sum(q.served is not None for q in queries)
+    if numeric and served_numeric < served_total:
         warnings.append(f"{numeric} of {len(labelled)} feedback labels are numeric ids while answers are class names")
     if len(labelled) >= SUSPECT_MIN_LABELLED and correct / len(labelled) < SUSPECT_ACCURACY:
         warnings.append(

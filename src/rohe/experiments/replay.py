@@ -52,7 +52,8 @@ def replay_schedulers() -> list[str]:
 
 
 def recorded_rows(run: TraceRun, calibration: Calibration) -> list[Row]:
-    ids = {name: c for c, name in calibration.class_names.items()}
+    # rohe runs record class ids ("3"), the IoT-journal traces names; a name wins over an id-looking string.
+    ids = {str(c): c for c in calibration.class_names} | {name: c for c, name in calibration.class_names.items()}
     rows = []
     for q in sorted(run.queries, key=lambda q: (q.time_s, q.query_id)):
         truth = run.feedback.get(q.query_id)

@@ -20,10 +20,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rohe.core.errors import InvalidInput, Problem
-from rohe.core.loading import load_document, parse_document, problems_from_validation
+from rohe.core.loading import load_document, problems_from_validation
 
 PACKAGE = "package:"
 
@@ -178,7 +179,10 @@ def apply_overrides(data: Any, overrides: Sequence[str]) -> Any:
                     "bad override", [Problem(f"--set[{i}]", f"{part} is not a section", "check the key")]
                 )
             target = nxt
-        target[parts[-1]] = parse_document(value, f"--set {key}") if value.strip() else None
+        try:
+            target[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise InvalidInput("bad override", [Problem(f"--set {key}", str(exc), "give a YAML value")]) from None
     return data
 
 
