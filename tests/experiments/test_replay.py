@@ -69,3 +69,21 @@ def test_synthetic_calibration(tmp_path: Path) -> None:
     # m1 always predicts the truth, m2 always 'sitting': accuracy 1 and 1/2
     assert calibration.catalog.profile("m1", "nano").accuracy == 1.0  # type: ignore[union-attr]
     assert profile.accuracy == 0.5
+
+
+def test_cli_replay_writes_tables_and_plots(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rohe.cli.experiment import app
+
+    clean_run(tmp_path / "cmp" / "mine" / "run_1")
+    clean_run(tmp_path / "cmp" / "theirs" / "run_2", late_every=3)
+    out = tmp_path / "out"
+    args = ["replay", str(tmp_path / "cmp"), "--out", str(out), "--base", "mine", "--scheduler", "single-best"]
+    result = CliRunner().invoke(app, [*args, "--scheduler", "dream", "--repetitions", "2"])
+    assert result.exit_code == 0, result.output
+    for name in ("figures.csv", "latency.csv", "rows.csv", "summary.csv", "summary.md", "arms.png", "latency.png"):
+        assert (out / name).is_file(), name
+    assert "recorded:mine" in result.output and "recorded:theirs" in result.output
+    # 12 queries each, late every 4th (mine: 3) and every 3rd (theirs: 4)
+    assert "0.250" in result.output and "0.333" in result.output
