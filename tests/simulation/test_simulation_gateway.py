@@ -161,3 +161,23 @@ def test_confusion_vectors_put_the_prediction_on_top() -> None:
         vector = confusion.predict("a", 2, rng)
         assert len(vector) == max(CLASSES) + 1 and vector.sum() == pytest.approx(1.0)
         assert np.count_nonzero(vector == vector.max()) == 1
+
+
+def test_consumers_and_schedulers_per_query_share_the_cluster() -> None:
+    other = contract(500, (1, 3)).model_copy(update={"consumer": "other"})
+    spec = replace(setup(EVERYWHERE, cat=THREE, record_service=True), consumers=[other])
+    qs = [
+        SimQuery("main", 0.0, 0),
+        SimQuery("other-all", 0.0, 1, consumer="other", scheduler="all-models"),
+        SimQuery("main-all", 0.0, 2, scheduler="all-models"),
+    ]
+    main, other_all, main_all = simulate(spec, qs).records
+    assert (main.consumer, main.scheduler, main.members) == ("test", "single-best", 1)
+    assert (other_all.consumer, other_all.scheduler, other_all.members) == ("other", "all-models", 3)
+    assert main_all.scheduler == "all-models" and main_all.members == 3
+    with pytest.raises(InvalidInput) as caught:
+        simulate(spec, [SimQuery("q", 0.0, 0, consumer="nobody")])
+    assert caught.value.problems[0].location == "queries[0].consumer"
+    with pytest.raises(InvalidInput) as caught:
+        simulate(replace(spec, consumers=[other, other]), qs)
+    assert caught.value.problems[0].location == "consumers[1].consumer"

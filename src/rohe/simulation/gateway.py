@@ -45,6 +45,7 @@ class SimGateway:
         aggregation: str,
         rng: np.random.Generator,
     ) -> None:
+        self.consumer = contract.consumer
         self.prepared = prepare(contract, catalog)
         self.scheduler = get_scheduler(scheduler)
         self.scheduler_name = scheduler

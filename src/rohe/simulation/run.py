@@ -1,4 +1,7 @@
-"""`simulate`: one consumer's queries through the simulated gateway and cluster, one record per query.
+"""`simulate`: queries through the simulated gateway and cluster, one record per query.
+
+Queries name their consumer and scheduler (by default the setup's `contract` and `scheduler`), so several
+consumers and algorithms can share one cluster, as they do in the demo.
 
 Per query, as the live gateway does it: plan with the real scheduler for the time left (deadline minus the
 gateway's own overhead), send phase 0 to the planned members until phase 0's deadline, escalate if the
@@ -43,12 +46,16 @@ _new_record = object.__new__
 
 @dataclass(frozen=True)
 class SimQuery:
-    """One request. `deadline_s`, when set, replaces the contract's deadline for this query alone."""
+    """One request. `deadline_s`, when set, replaces the contract's deadline for this query alone;
+    `consumer` names a contract of the setup (None: `setup.contract`), `scheduler` a scheduler (None:
+    `setup.scheduler`)."""
 
     query_id: str
     arrival_s: float
     true_class: int
     deadline_s: float | None = None
+    consumer: str | None = None
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class SimulationSetup:
     gateway_overhead_s: float = 0.0
     aggregation: str = "majority"
     record_service: bool = False  # also return every span of work on an instance (SimResult.service)
+    consumers: Sequence[ConsumerContract] = ()  # more consumers' contracts, chosen by SimQuery.consumer
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ class SimRecord:
     members: int
     member_models: tuple[str, ...]
     cost: float
+    consumer: str = ""
+    scheduler: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class _Request:
         "asked",
         "budget_ms",
         "deadline_s",
+        "gateway",
         "index",
         "open",
         "outstanding",
@@ -119,9 +130,10 @@ class _Request:
         "query",
     )
 
-    def __init__(self, index: int, query: SimQuery, deadline_s: float, overhead_s: float) -> None:
+    def __init__(self, index: int, query: SimQuery, gateway: SimGateway, deadline_s: float, overhead_s: float) -> None:
         self.index = index
         self.query = query
+        self.gateway = gateway
         self.deadline_s = deadline_s
         self.budget_ms = (deadline_s - overhead_s) * 1000
         self.plan: ExecutionPlan | None = None
@@ -133,13 +145,17 @@ class _Request:
         self.answers: dict[str, MemberPrediction] = {}
 
 
-def _ordered_queries(queries: Iterable[SimQuery], catalog: ProfileCatalog) -> list[SimQuery]:
+def _checked_queries(queries: Iterable[SimQuery], setup: SimulationSetup) -> list[SimQuery]:
     listed = list(queries)
+    catalog = setup.catalog
+    consumers = {c.consumer for c in (setup.contract, *setup.consumers)}
     known = set(catalog.class_ids)
     problems = ProblemCollector()
     for i, q in enumerate(listed):
         if q.deadline_s is not None and not (math.isfinite(q.deadline_s) and q.deadline_s > 0):
             problems.add(f"queries[{i}].deadline_s", f"{q.deadline_s} is not a positive time", "seconds, or None")
+        if q.consumer is not None and q.consumer not in consumers:
+            problems.add(f"queries[{i}].consumer", f"{q.consumer!r} has no contract", f"use one of {sorted(consumers)}")
         if not (math.isfinite(q.arrival_s) and q.arrival_s >= 0):
             problems.add(f"queries[{i}].arrival_s", f"{q.arrival_s} is not a time >= 0", "seconds from the start")
         if known and q.true_class not in known:
@@ -162,9 +178,18 @@ class _Simulation:
             )
         self.setup = setup
         service_ss, prediction_ss, scheduler_ss = np.random.SeedSequence(setup.seed).spawn(3)
-        self.gateway = SimGateway(
-            setup.contract, setup.catalog, setup.scheduler, setup.aggregation, np.random.default_rng(scheduler_ss)
-        )
+        # One generator for every scheduler, as the live gateway has one.
+        self.scheduler_rng = np.random.default_rng(scheduler_ss)
+        self.contracts = {c.consumer: c for c in (setup.contract, *setup.consumers)}
+        if len(self.contracts) != 1 + len(setup.consumers):
+            seen = [setup.contract.consumer]
+            problems = ProblemCollector()
+            for i, c in enumerate(setup.consumers):
+                if c.consumer in seen:
+                    problems.add(f"consumers[{i}].consumer", f"{c.consumer!r} has two contracts", "keep one")
+                seen.append(c.consumer)
+            problems.raise_if_any("invalid simulation setup")
+        self.gateways: dict[tuple[str, str], tuple[SimGateway, float]] = {}
         self.sampler = Sampler(setup.service_time, np.random.default_rng(service_ss))
         self.prediction_rng = np.random.default_rng(prediction_ss)
         self.predict = setup.prediction.predict
@@ -173,10 +198,10 @@ class _Simulation:
         # Who is in service is only needed to fail it in a crash; without crashes it is not tracked.
         self.track_running = setup.record_service or any(f.kind != "slowdown" for f in setup.failures)
         self.spans: list[ServiceSpan] | None = [] if setup.record_service else None
-        self.deadline_s = (setup.contract.deadline_ms or DEFAULT_DEADLINE_MS) / 1000
         self.overhead_s = setup.gateway_overhead_s
         self.events = EventQueue()
-        self.in_flight: dict[_Request, float] = {}  # arrival order: the first is the oldest (dream's input)
+        # Per consumer, in arrival order: the first is the oldest (dream's input).
+        self.in_flight: dict[str, dict[_Request, float]] = {}
         self.records: list[SimRecord | None] = []
         self.outages = [0] * len(self.instances)
 
@@ -184,6 +209,9 @@ class _Simulation:
     def run(self, queries: list[SimQuery]) -> list[SimRecord]:
         order = sorted(range(len(queries)), key=lambda i: queries[i].arrival_s)
         self.records = [None] * len(queries)
+        main, scheduler = self.setup.contract.consumer, self.setup.scheduler
+        for pair in sorted({(q.consumer or main, q.scheduler or scheduler) for q in queries} | {(main, scheduler)}):
+            self._gateway(*pair)
         events = self.events
         for failure in sorted(self.setup.failures, key=lambda f: f.at_s):
             events.schedule(failure.at_s, _FAIL_START, failure)
@@ -210,28 +238,36 @@ class _Simulation:
                 index = order[position]
                 position += 1
                 query = queries[index]
-                deadline = self.deadline_s if query.deadline_s is None else query.deadline_s
-                self._arrive(next_arrival, _Request(index, query, deadline, self.overhead_s))
+                gateway, default_deadline = self.gateways[(query.consumer or main, query.scheduler or scheduler)]
+                deadline = default_deadline if query.deadline_s is None else query.deadline_s
+                self._arrive(next_arrival, _Request(index, query, gateway, deadline, self.overhead_s))
                 next_arrival = queries[order[position]].arrival_s if position < count else inf
             else:
                 break
         return [r for r in self.records if r is not None]
 
+    def _gateway(self, consumer: str, scheduler: str) -> None:
+        contract = self.contracts[consumer]
+        gateway = SimGateway(contract, self.setup.catalog, scheduler, self.setup.aggregation, self.scheduler_rng)
+        self.gateways[(consumer, scheduler)] = (gateway, (contract.deadline_ms or DEFAULT_DEADLINE_MS) / 1000)
+        self.in_flight.setdefault(consumer, {})
+
     # -- requests ------------------------------------------------------------------------------------
     def _arrive(self, now: float, request: _Request) -> None:
-        self.in_flight[request] = now
+        waiting = self.in_flight[request.gateway.consumer]
+        waiting[request] = now
         budget_ms = request.budget_ms
         if budget_ms <= 0:
             self._finish(request, now, [])  # the overhead alone used the deadline up: no time to schedule
             return
-        first = next(iter(self.in_flight))
-        oldest_ms = 0.0 if first is request else (now - self.in_flight[first]) * 1000
-        plan = self.gateway.plan(budget_ms, request.query.true_class, oldest_ms)
+        first = next(iter(waiting))
+        oldest_ms = 0.0 if first is request else (now - waiting[first]) * 1000
+        plan = request.gateway.plan(budget_ms, request.query.true_class, oldest_ms)
         request.plan = plan
         if not plan.phase0:
             self._finish(request, now, [])
             return
-        phase0_s = self.gateway.phase0_ms(plan, budget_ms) / 1000
+        phase0_s = request.gateway.phase0_ms(plan, budget_ms) / 1000
         self._start_phase(request, 0, plan.members, now, phase0_s)
 
     def _start_phase(self, request: _Request, phase: int, models: Sequence[str], now: float, length_s: float) -> None:
@@ -280,7 +316,7 @@ class _Simulation:
         if not request.open or request.phase != job.phase:
             return  # the gateway stopped waiting: the member was late
         vector = self.predict(job.model, request.query.true_class, self.prediction_rng)
-        request.answers[job.model] = self.gateway.member(job.model, vector)
+        request.answers[job.model] = request.gateway.member(job.model, vector)
         request.outstanding -= 1
         if request.outstanding == 0:
             self._end_phase(request, now)
@@ -298,18 +334,19 @@ class _Simulation:
         if request.phase == 0 and plan is not None and plan.phase1 is not None:
             left_ms = request.budget_ms - (now - request.query.arrival_s) * 1000
             if left_ms >= MIN_PHASE_MS:
-                extra = self.gateway.escalate(plan, predictions, request.asked)
+                extra = request.gateway.escalate(plan, predictions, request.asked)
                 if extra:
                     self._start_phase(request, 1, extra, now, left_ms / 1000)
                     return
         self._finish(request, now, predictions)
 
     def _finish(self, request: _Request, now: float, predictions: list[MemberPrediction]) -> None:
-        del self.in_flight[request]
+        gateway = request.gateway
+        del self.in_flight[gateway.consumer][request]
         query = request.query
         asked = tuple(request.asked)
         if predictions:
-            answer = self.gateway.aggregate(predictions)
+            answer = gateway.aggregate(predictions)
             latency = now - query.arrival_s + self.overhead_s
             predicted = answer.predicted_class
         else:
@@ -330,7 +367,9 @@ class _Simulation:
             correct=answered and predicted == query.true_class,
             members=len(asked),
             member_models=asked,
-            cost=self.gateway.cost(asked),
+            cost=gateway.cost(asked),
+            consumer=gateway.consumer,
+            scheduler=gateway.scheduler_name,
         )
         self.records[request.index] = record
 
@@ -370,7 +409,7 @@ def simulate(setup: SimulationSetup, queries: Iterable[SimQuery]) -> SimResult:
     """Run `queries` through `setup`; the same setup and queries give byte-identical records."""
     started = time.perf_counter()
     simulation = _Simulation(setup)
-    listed = _ordered_queries(queries, setup.catalog)
+    listed = _checked_queries(queries, setup)
     records = simulation.run(listed)
     spans = simulation.spans if simulation.spans is not None else []
     return SimResult(records, simulation.events.processed, time.perf_counter() - started, spans)
