@@ -2,8 +2,8 @@
 
 - `arms.png`: late ratio, accuracy, members and cost per arm, horizontal bars with 95% CIs (arm names on
   the y axis, so long names never overlap).
-- `latency.png`: the latency CDF of every arm with the deadline as a dashed line (the median deadline when
-  queries carry their own).
+- `latency.png`: the latency CDF of every arm with each deadline as a dashed line (their median when queries
+  carry their own); with many arms the legend sits beside the plot.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rohe.experiments.summary import ArmSummary
 
 ARMS_PNG = "arms.png"
 LATENCY_PNG = "latency.png"
+MAX_DEADLINE_LINES = 4
 
 
 def write_plots(rows: Sequence[Row], summaries: Sequence[ArmSummary], out: Path, title: str) -> list[Path]:
@@ -47,27 +48,37 @@ def write_plots(rows: Sequence[Row], summaries: Sequence[ArmSummary], out: Path,
         ax.invert_yaxis()
         ax.set_xlabel(label)
         ax.grid(axis="x", alpha=0.3)
+        if not np.any(np.nan_to_num(mean)):
+            ax.text(0.5, 0.5, "all zero or unknown", transform=ax.transAxes, ha="center", color="grey")
     fig.suptitle(f"{title}: mean per arm with 95% bootstrap CI")
     arms_path = out / ARMS_PNG
     fig.savefig(arms_path, dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
-    for arm in names:
+    many = len(names) > 8
+    fig, ax = plt.subplots(figsize=(14 if many else 10, 6), constrained_layout=True)
+    styles = ("-", "--", ":", "-.")
+    for i, arm in enumerate(names):
         latency = np.sort([1000 * r.latency_s for r in rows if r.arm == arm and not math.isnan(r.latency_s)])
         if len(latency):
-            ax.step(latency, np.arange(1, len(latency) + 1) / len(latency), where="post", label=arm)
-    deadlines = [r.deadline_s for r in rows if not math.isnan(r.deadline_s)]
-    if deadlines:
-        deadline_ms = 1000 * float(np.median(deadlines))
-        varies = min(deadlines) != max(deadlines)
-        ax.axvline(deadline_ms, color="black", linestyle="--", label=f"{'median ' if varies else ''}deadline")
+            y_values = np.arange(1, len(latency) + 1) / len(latency)
+            ax.step(latency, y_values, where="post", label=arm, linestyle=styles[(i // 10) % len(styles)])
+    deadlines = sorted({round(1000 * r.deadline_s, 6) for r in rows if not math.isnan(r.deadline_s)})
+    if len(deadlines) <= MAX_DEADLINE_LINES:
+        for deadline_ms in deadlines:
+            ax.axvline(deadline_ms, color="black", linestyle="--", label=f"deadline {deadline_ms:g} ms")
+    else:  # per-query deadlines (replayed traces): one line at their median
+        median = float(np.median(deadlines))
+        ax.axvline(median, color="black", linestyle="--", label=f"median deadline {median:.0f} ms")
     ax.set_xscale("log")
     ax.set_xlabel("latency from arrival to answer (ms, log scale)")
     ax.set_ylabel("share of answered queries")
     ax.set_title(f"{title}: latency CDF per arm")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small", ncols=2 if len(names) > 6 else 1)
+    if many:  # beside the plot, so the curves stay visible
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small")
+    else:
+        ax.legend(loc="lower right", fontsize="small")
     latency_path = out / LATENCY_PNG
     fig.savefig(latency_path, dpi=110)
     plt.close(fig)
