@@ -95,3 +95,11 @@ def test_bad_specs_name_the_field(tmp_path: Path) -> None:
     replay_without_traces = write_spec(tmp_path / "4", backend="replay")
     result = runner.invoke(app, ["run", str(replay_without_traces), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "traces.path" in result.output
+
+
+def test_live_backend_says_what_to_do_instead(tmp_path: Path) -> None:
+    live = write_spec(tmp_path, backend="live")
+    result = CliRunner().invoke(app, ["run", str(live), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "live backend is not available" in result.output and "loadgen" in result.output
+    assert not (tmp_path / "o" / "arms").exists()

@@ -102,7 +102,9 @@ def _calibrate(spec: Spec, base: Path) -> tuple[Calibration, list[Row]]:
 
 
 def _check_names(spec: Spec) -> None:
-    """Unknown scheduler or placement names fail before any arm runs, naming the field."""
+    """Unknown scheduler or placement names, and the unbuilt live backend, fail before any arm runs."""
+    if spec.backend == "live":
+        run_job(Job(spec, Path(), expand_arms(spec)[0], 0))  # raises the backend's explanation
     from rohe.orchestration.placement import get_algorithm
     from rohe.serving.scheduling import get_scheduler
 
