@@ -14,7 +14,8 @@ from rohe.simulation.behaviour import (
     lognormal_from_percentiles,
 )
 from rohe.simulation.cluster import ClusterSpec, Failure, SimInstance, node_type_of, place_instances
-from rohe.simulation.run import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup, simulate
+from rohe.simulation.run import simulate
+from rohe.simulation.spec import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup
 
 __all__ = [
     "ClusterSpec",

@@ -8,10 +8,7 @@ gateway's own overhead), send phase 0 to the planned members until phase 0's dea
 plan's rule asks and at least MIN_PHASE_MS is left, then aggregate what answered. Members queue at their
 instances (see queues.py); failures act on instances (see cluster.py).
 
-Records come back in query order. `latency_s` runs from arrival to the answer and includes the gateway
-overhead; it is NaN when nothing answered. `late` means the deadline was missed: answered after it, or not
-answered at all (the load generator counts an unanswered request as a miss too). `cost` sums the per-request
-cost of every member sent, answered or not, as the gateway bills it.
+Records (see spec.py for their fields) come back in query order.
 
 Determinism: the seed spawns one NumPy generator per stream (service times, predictions, the scheduler's
 rng), events are ordered by time then scheduling order, and nothing reads a clock except `wall_s`.
@@ -22,96 +19,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from rohe.core.contracts import ConsumerContract
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
-from rohe.core.profiles import ProfileCatalog
 from rohe.serving.dataplane import MemberPrediction
+from rohe.serving.gateway.service import DEFAULT_DEADLINE_MS  # a contract without a deadline gets the gateway's
 from rohe.serving.scheduling import ExecutionPlan
-from rohe.simulation.behaviour import PredictionModel, ServiceTimeModel
-from rohe.simulation.cluster import Failure, SimInstance, check_setup
+from rohe.simulation.cluster import Failure, check_setup
 from rohe.simulation.engine import EventQueue
 from rohe.simulation.gateway import MIN_PHASE_MS, SimGateway
 from rohe.simulation.queues import InstanceState, Job, Rotation, Sampler, next_replica
-
-# The live gateway's default for a contract without a deadline (rohe.serving.gateway.service).
-DEFAULT_DEADLINE_MS = 1000.0
+from rohe.simulation.spec import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup
 
 _DONE, _PHASE_END, _FAIL_START, _FAIL_END = range(4)
 _new_record = object.__new__
-
-
-@dataclass(frozen=True)
-class SimQuery:
-    """One request. `deadline_s`, when set, replaces the contract's deadline for this query alone;
-    `consumer` names a contract of the setup (None: `setup.contract`), `scheduler` a scheduler (None:
-    `setup.scheduler`)."""
-
-    query_id: str
-    arrival_s: float
-    true_class: int
-    deadline_s: float | None = None
-    consumer: str | None = None
-    scheduler: str | None = None
-
-
-@dataclass(frozen=True)
-class SimulationSetup:
-    """What to simulate. `queueing=False` gives every instance unlimited concurrency (a pure counterfactual
-    replay: service times without waiting). `aggregation` is the modality's strategy (dataplane names)."""
-
-    instances: Sequence[SimInstance]
-    contract: ConsumerContract
-    catalog: ProfileCatalog
-    scheduler: str
-    service_time: ServiceTimeModel
-    prediction: PredictionModel
-    failures: Sequence[Failure] = ()
-    seed: int = 0
-    queueing: bool = True
-    gateway_overhead_s: float = 0.0
-    aggregation: str = "majority"
-    record_service: bool = False  # also return every span of work on an instance (SimResult.service)
-    consumers: Sequence[ConsumerContract] = ()  # more consumers' contracts, chosen by SimQuery.consumer
-
-
-@dataclass(frozen=True)
-class SimRecord:
-    query_id: str
-    arrival_s: float
-    latency_s: float
-    deadline_s: float
-    answered: bool
-    late: bool
-    true_class: int
-    predicted_class: int
-    correct: bool
-    members: int
-    member_models: tuple[str, ...]
-    cost: float
-    consumer: str = ""
-    scheduler: str = ""
-
-
-@dataclass(frozen=True)
-class ServiceSpan:
-    """`instance` (SimInstance.key) worked on `query_id` from `start_s` to `end_s` (cut short by a crash)."""
-
-    instance: str
-    query_id: str
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
-class SimResult:
-    records: list[SimRecord]
-    events: int
-    wall_s: float
-    service: list[ServiceSpan] = field(default_factory=list)  # only with SimulationSetup.record_service
 
 
 class _Request:
