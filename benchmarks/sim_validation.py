@@ -116,7 +116,7 @@ def build_setup(folder: Path, rows: Sequence[dict[str, str]], seed: int) -> tupl
             r["index"],
             float(r["intended_s"]),
             int(r["true_class"]),
-            deadline_s=float(r["deadline_ms"]) / 1000,
+            deadline_s=float(r["deadline_ms"]) / 1000 if r["deadline_ms"] else None,  # dropped: never sent
             consumer=r["consumer"],
             scheduler=r["served_algorithm"] or r["algorithm"],
         )
