@@ -11,7 +11,7 @@ import pytest
 
 from experiments.tracefiles import clean_run
 from rohe.experiments.calibration import EmpiricalServiceTime, calibrate
-from rohe.experiments.replay import counterfactual
+from rohe.experiments.replay import ReplayResult, counterfactual
 from rohe.experiments.traces import read_run, read_traces
 from shared_inputs import SHARED, require
 
@@ -19,12 +19,12 @@ ROHE_RUN = SHARED / "datasets" / "IoT_journal" / "smart_building" / "setup1" / "
 
 
 @pytest.fixture(scope="module")
-def replayed():  # type: ignore[no-untyped-def]
+def replayed() -> ReplayResult:
     runs = read_traces(require(ROHE_RUN))
     return counterfactual(runs, None, ["adaptive", "oracle"], seed=3)
 
 
-def test_same_queries_under_every_arm(replayed) -> None:  # type: ignore[no-untyped-def]
+def test_same_queries_under_every_arm(replayed: ReplayResult) -> None:
     by_arm: dict[str, list[str]] = {}
     for row in replayed.rows:
         by_arm.setdefault(row.arm, []).append(row.query_id)
@@ -33,7 +33,7 @@ def test_same_queries_under_every_arm(replayed) -> None:  # type: ignore[no-unty
     assert len(by_arm["adaptive"]) == 1000
 
 
-def test_each_query_keeps_its_recorded_budget(replayed) -> None:  # type: ignore[no-untyped-def]
+def test_each_query_keeps_its_recorded_budget(replayed: ReplayResult) -> None:
     recorded = {r.query_id: r for r in replayed.rows if r.arm == "recorded:rohe"}
     assert sum(r.late for r in recorded.values()) == 88  # the run's own late count
     for row in replayed.rows:
@@ -42,7 +42,7 @@ def test_each_query_keeps_its_recorded_budget(replayed) -> None:  # type: ignore
             assert row.late == ((not row.answered) or row.latency_s > row.deadline_s)
 
 
-def test_service_times_are_the_recorded_ones(replayed) -> None:  # type: ignore[no-untyped-def]
+def test_service_times_are_the_recorded_ones(replayed: ReplayResult) -> None:
     service = replayed.calibration.service_time
     assert isinstance(service, EmpiricalServiceTime)
     recorded = service.samples[("x3d_m_v4", "jetson_agx_orin")]
