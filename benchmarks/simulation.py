@@ -1,6 +1,6 @@
 """How fast the discrete-event simulator runs, and how its cost grows with requests, models and nodes.
 
-    .venv/bin/python benchmarks/simulation.py            # headline 1,000,000 requests + growth tables (~3-6 min)
+    .venv/bin/python benchmarks/simulation.py            # headline 1,000,000 requests + growth tables (~5-10 min)
     .venv/bin/python benchmarks/simulation.py --quick    # 100,000-request headline, smaller growth tables
 
 Seeded synthetic catalogs (10 classes; 4 node types, later ones faster; p50 5-40 ms, p99 1.5-3x p50;
@@ -11,7 +11,8 @@ arrivals at the rate that keeps the busiest planned instance at 50% utilisation 
 time from the profiles, members from one real `plan` call), so queues exist but stay stable.
 The headline is one million requests under `adaptive` on 50 models and 20 nodes; the target is under 60 s
 on one core. Reported per run: wall and CPU seconds, microseconds and events per request, requests/s.
-Wall time depends on the machine's load: `uptime` is recorded with the results.
+Wall time depends on the machine's load: the load average is recorded with the results, and so is the CPU
+time per iteration of a bare Python loop (before and after), to compare machines and loads.
 Results: a Rich table and benchmarks/results/simulation.json.
 """
 
@@ -119,6 +120,16 @@ def build(
     return setup, queries, rate
 
 
+def reference_loop_ns(iterations: int = 5_000_000) -> float:
+    """CPU ns per iteration of a bare Python loop: how fast this interpreter runs on this machine right now,
+    so figures from a loaded machine can be compared with others."""
+    started = time.process_time()
+    total = 0
+    for i in range(iterations):
+        total += i
+    return (time.process_time() - started) / iterations * 1e9
+
+
 def measure(models: int, nodes: int, scheduler: str, requests: int) -> dict[str, Any]:
     setup, queries, rate = build(models, nodes, scheduler, requests)
     cpu = time.process_time()
@@ -148,7 +159,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     headline = 100_000 if args.quick else 1_000_000
-    growth = 20_000 if args.quick else 100_000
+    growth = 20_000 if args.quick else 50_000
+    reference_before = reference_loop_ns()
     runs: list[dict[str, Any]] = []
     plan = [("headline", 50, 20, "adaptive", headline)]
     plan += [("requests", 50, 20, "adaptive", n) for n in (growth // 10, growth)]
@@ -183,6 +195,7 @@ def main() -> None:
         table.add_row(*(str(row[c]) for c in columns))
     console.print(table)
     load = os.getloadavg()
+    reference = (reference_before + reference_loop_ns()) / 2
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -193,6 +206,7 @@ def main() -> None:
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),
                 "load_average": [round(x, 2) for x in load],
+                "reference_loop_ns_per_iteration": round(reference, 1),
                 "target": "1,000,000 requests, 50 models, 20 nodes, one scheduler: under 60 s on one core",
                 "runs": runs,
             },
@@ -200,7 +214,10 @@ def main() -> None:
         )
         + "\n"
     )
-    console.print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; wrote {RESULTS}")
+    console.print(
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; reference loop {reference:.0f} ns/iteration "
+        f"(CPU time; ~40-60 on an idle modern core); wrote {RESULTS}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ class SimGateway:
         self._escalations: dict[tuple[int, tuple[int, ...]], tuple[Phase1Rule, list[str]]] = {}
         self._aggregated: dict[tuple[int, ...], AggregatedPrediction] = {}
         self._members: dict[tuple[str, bytes], MemberPrediction] = {}
+        self._by_array: dict[int, tuple[FloatArray, MemberPrediction]] = {}
+        self._costs: dict[tuple[str, ...], float] = {}
         self._phase0: tuple[ExecutionPlan, float, float] | None = None
 
     def plan(self, remaining_ms: float, true_class: int, oldest_waiting_ms: float) -> ExecutionPlan:
@@ -109,6 +111,11 @@ class SimGateway:
 
     def member(self, model: str, probabilities: FloatArray) -> MemberPrediction:
         """What the live fan-out builds from a model's reply: its vector, argmax and the argmax's probability."""
+        # Fast path: the very array object seen before (profile-based models hand out cached vectors). The
+        # entry holds that array, so its id cannot be reused by another object while the entry exists.
+        seen = self._by_array.get(id(probabilities))
+        if seen is not None and seen[0] is probabilities and seen[1].model == model:
+            return seen[1]
         key = (model, probabilities.tobytes())
         cached = self._members.get(key)
         if cached is None:
@@ -116,9 +123,13 @@ class SimGateway:
             cached = MemberPrediction(model, tuple(probabilities.tolist()), best, float(probabilities[best]))
             if len(self._members) >= _MEMO_LIMIT:
                 self._members.clear()
+                self._by_array.clear()
                 self._aggregated.clear()
                 self._escalations.clear()
             self._members[key] = cached
+        if len(self._by_array) >= _MEMO_LIMIT:
+            self._by_array.clear()
+        self._by_array[id(probabilities)] = (probabilities, cached)
         return cached
 
     def aggregate(self, predictions: Sequence[MemberPrediction]) -> AggregatedPrediction:
@@ -130,5 +141,11 @@ class SimGateway:
             cached = self._aggregated[key] = self.aggregator.aggregate(predictions)
         return cached
 
-    def cost(self, models: Sequence[str]) -> float:
-        return math.fsum(self.cost_of.get(m, 0.0) for m in models)
+    def cost(self, models: tuple[str, ...]) -> float:
+        """What the gateway bills for sending `models`: their per-request costs, summed exactly."""
+        cost = self._costs.get(models)
+        if cost is None:
+            if len(self._costs) >= _MEMO_LIMIT:
+                self._costs.clear()
+            cost = self._costs[models] = math.fsum(self.cost_of.get(m, 0.0) for m in models)
+        return cost

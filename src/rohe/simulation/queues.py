@@ -93,7 +93,7 @@ def next_replica(job: Job) -> InstanceState | None:
     """The next replica to try that is up, counting refused ones as tries; None when the tries are used up."""
     replicas = job.replicas
     count = len(replicas)
-    limit = min(MAX_ATTEMPTS, count)
+    limit = MAX_ATTEMPTS if count > MAX_ATTEMPTS else count
     while job.tried < limit:
         instance = replicas[(job.start + job.tried) % count]
         job.tried += 1
@@ -119,6 +119,8 @@ class Rotation:
         replicas = self._replicas.get(model)
         if not replicas:
             return (), 0
+        if len(replicas) == 1:
+            return replicas, 0
         start = self._next[model]
         self._next[model] = (start + 1) % len(replicas)
         return replicas, start
