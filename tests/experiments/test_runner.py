@@ -103,3 +103,13 @@ def test_live_backend_says_what_to_do_instead(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "live backend is not available" in result.output and "loadgen" in result.output
     assert not (tmp_path / "o" / "arms").exists()
+
+
+def test_arms_on_different_workloads_are_not_paired(tmp_path: Path) -> None:
+    workloads = [{"name": "slow", "rate": 2, "duration_s": 5}, {"name": "busy", "rate": 6, "duration_s": 5}]
+    spec, base = load_spec(
+        write_spec(tmp_path, repetitions=1, workloads=workloads, arms={"scheduler": ["adaptive", "random"]})
+    )
+    result = run_experiment(spec, base, tmp_path / "out", workers=1)
+    assert result.ran == ["slow/adaptive", "slow/random", "busy/adaptive", "busy/random"]
+    assert {t.arm_b for t in result.tests} == {"slow/random"}  # the baseline (first arm) meets its own workload only

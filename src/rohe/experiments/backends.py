@@ -1,7 +1,7 @@
 """One (arm, repetition) of an experiment, run by its backend; module-level so worker processes can run it.
 
-Every arm of a repetition sees the same queries and the same seed (common random numbers), so arms can be
-compared query by query: arrival times come from `arrivals(seed = spec.seed + repetition)` and true classes
+Every arm of a workload and repetition sees the same queries and seed (common random numbers), so arms can
+be compared query by query: arrival times come from `arrivals(seed = spec.seed + repetition)` and true classes
 are drawn uniformly over the catalog's classes from the same seed.
 - simulate: the workload's arrivals through the arm's placement (rohe.orchestration.placement on a synthetic
   cluster) and scheduler, with profile-based service times and predictions.
@@ -88,7 +88,11 @@ def queries_for(spec: Spec, job: Job, catalog: ProfileCatalog) -> list[SimQuery]
     rng = np.random.default_rng([job.seed, len(times)])
     classes = np.asarray(catalog.class_ids)
     truth = rng.choice(classes, size=len(times)) if len(classes) else np.zeros(len(times), dtype=int)
-    return [SimQuery(f"q{i:06d}", float(t), int(c)) for i, (t, c) in enumerate(zip(times, truth, strict=True))]
+    # The workload is in the id: arms on different workloads share no query, so they are never paired.
+    return [
+        SimQuery(f"{workload.name}-{i:06d}", float(t), int(c))
+        for i, (t, c) in enumerate(zip(times, truth, strict=True))
+    ]
 
 
 def _simulate(job: Job) -> list[Row]:
