@@ -48,6 +48,8 @@ def test_service_times_are_the_recorded_ones(replayed: ReplayResult) -> None:
     recorded = service.samples[("x3d_m_v4", "jetson_agx_orin")]
     draws = {service.sample("x3d_m_v4", "jetson_agx_orin", np.random.default_rng(i)) for i in range(50)}
     assert draws <= set(recorded.tolist())
+    block = service.sample_many("x3d_m_v4", "jetson_agx_orin", 200, np.random.default_rng(0))
+    assert set(block.tolist()) <= set(recorded.tolist()) and len(block) == 200
 
 
 def test_the_registry_scheduler_runs_not_a_copy(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.profiles import ModelProfile, ProfileCatalog, load_catalog
@@ -36,6 +37,8 @@ from rohe.simulation import (
     SimInstance,
     SimQuery,
 )
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class EmpiricalServiceTime:
@@ -52,6 +55,12 @@ class EmpiricalServiceTime:
                 [Problem(f"{model}@{node_type}", "never answered in the traces", "replay only recorded pairs")],
             )
         return float(values[rng.integers(len(values))])
+
+    def sample_many(self, model: str, node_type: str, count: int, rng: np.random.Generator) -> FloatArray:
+        """`count` draws at once (the simulator fills its buffers with it; same distribution as `sample`)."""
+        self.sample(model, node_type, rng)  # the same error for an unrecorded pair
+        values = self.samples[(model, node_type)]
+        return values[rng.integers(len(values), size=count)]
 
 
 @dataclass
