@@ -1,0 +1,96 @@
+"""Small catalogs, contracts and behaviour models the simulation tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from rohe.core.contracts import ConsumerContract
+from rohe.core.profiles import ModelProfile, ProfileCatalog
+from rohe.simulation import (
+    Failure,
+    ProfileConfusion,
+    ProfileServiceTime,
+    ServiceTimeModel,
+    SimInstance,
+    SimQuery,
+    SimulationSetup,
+)
+
+CLASSES = (0, 1, 2, 3)
+
+
+def catalog(models: Sequence[str] = ("fast", "slow"), p50_ms: float = 10.0, p99_ms: float = 30.0) -> ProfileCatalog:
+    profiles = []
+    for i, model in enumerate(models):
+        accuracy = {c: 0.6 + 0.1 * ((i + c) % 4) for c in CLASSES}
+        profiles.append(
+            ModelProfile(
+                model=model,
+                node_type="edge",
+                latency_p50_ms=p50_ms * (1 + i),
+                latency_p99_ms=p99_ms * (1 + i),
+                accuracy=sum(accuracy.values()) / len(accuracy),
+                class_accuracy=accuracy,
+                cost_per_request=1.0 + i,
+            )
+        )
+    return ProfileCatalog.of(profiles)
+
+
+def contract(deadline_ms: float = 500.0, ensemble: tuple[int, int] = (1, 2)) -> ConsumerContract:
+    return ConsumerContract.model_validate(
+        {
+            "consumer": "test",
+            "ensemble": {"min": ensemble[0], "max": ensemble[1]},
+            "required_throughput": 1,
+            "deadline_ms": deadline_ms,
+            "objectives": [{"metric": "accuracy", "direction": "max", "min": 0, "max": 1}],
+        }
+    )
+
+
+class Exponential:
+    """Exponential service times with a fixed mean, one draw at a time (no sample_many)."""
+
+    def __init__(self, mean_s: float) -> None:
+        self.mean_s = mean_s
+
+    def sample(self, model: str, node_type: str, rng: np.random.Generator) -> float:
+        return float(rng.exponential(self.mean_s))
+
+
+def setup(
+    instances: Sequence[SimInstance],
+    scheduler: str = "single-best",
+    *,
+    cat: ProfileCatalog | None = None,
+    deadline_ms: float = 500.0,
+    ensemble: tuple[int, int] = (1, 2),
+    service_time: ServiceTimeModel | None = None,
+    failures: Sequence[Failure] = (),
+    seed: int = 0,
+    queueing: bool = True,
+    record_service: bool = False,
+    aggregation: str = "majority",
+) -> SimulationSetup:
+    cat = cat or catalog()
+    return SimulationSetup(
+        instances,
+        contract(deadline_ms, ensemble),
+        cat,
+        scheduler,
+        service_time or ProfileServiceTime(cat),
+        ProfileConfusion(cat),
+        failures=failures,
+        seed=seed,
+        queueing=queueing,
+        record_service=record_service,
+        aggregation=aggregation,
+    )
+
+
+def queries(times: Sequence[float] | npt.NDArray[np.float64]) -> list[SimQuery]:
+    return [SimQuery(f"q{i}", float(t), CLASSES[i % len(CLASSES)]) for i, t in enumerate(times)]
