@@ -56,6 +56,11 @@ COMMANDS = [
         "rohe.cli.observation:app",
         "Observe running apps: register them, run agents, read windows, violations and incidents.",
     ),
+    LazyCommand(
+        "experiment",
+        "rohe.cli.experiment:app",
+        "Replay recorded traces, simulate clusters, run and compare experiment specs.",
+    ),
 ]
 
 app = typer.Typer(
