@@ -108,8 +108,7 @@ class MqttTransport(Transport):
             await _quietly_exit(client)
             raise
         self._sub = client
-        self._connected = True
-        self.last_error = ""
+        self._mark_connected()
         return client
 
     async def _iterate(self) -> AsyncGenerator[list[Report], None]:
@@ -201,6 +200,7 @@ class AmqpTransport(Transport):
             async with asyncio.timeout(self._publish_timeout):
                 if self._conn is None:
                     self._conn = await aio_pika.connect_robust(self._url)
+                    self._conn.reconnect_callbacks.add(lambda *_: self._mark_connected())
                 channel = await self._conn.channel(publisher_confirms=True)
                 await channel.set_qos(prefetch_count=self._prefetch)
                 self._queue = await channel.declare_queue(self.queue_name, durable=True)
@@ -226,7 +226,7 @@ class AmqpTransport(Transport):
         except Exception as exc:
             self.last_error = f"cannot open {self.queue_name}: {exc!r}"[:300]
             raise
-        self._connected, self.last_error = True, ""
+        self._mark_connected()
         return self._iterate(queue)
 
     async def _iterate(self, queue: AbstractQueue) -> AsyncGenerator[list[Report], None]:
@@ -275,9 +275,14 @@ class NatsTransport(Transport):
         if self._nc is None:
             options: dict[str, Any] = {"servers": [self._servers], "allow_reconnect": True,
                                        "max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
-                                       "pending_size": 64 * 1024 * 1024}
+                                       "pending_size": 64 * 1024 * 1024,
+                                       "reconnected_cb": self._on_reconnect}
             self._nc = await nats.connect(**options)
         return self._nc
+
+    async def _on_reconnect(self) -> None:
+        if self._connected:
+            self._mark_connected()
 
     async def publish(self, batch: list[Report]) -> None:
         nc = await self._connect()
@@ -292,7 +297,7 @@ class NatsTransport(Transport):
         except Exception as exc:
             self.last_error = f"cannot subscribe to {self.subject}: {exc!r}"[:300]
             raise
-        self._connected, self.last_error = True, ""
+        self._mark_connected()
         return self._iterate(self._sub)
 
     async def _iterate(self, sub: Subscription) -> AsyncGenerator[list[Report], None]:
@@ -363,7 +368,7 @@ class JetStreamTransport(NatsTransport):
         except Exception as exc:
             self.last_error = f"cannot subscribe to {self.subject}: {exc!r}"[:300]
             raise
-        self._connected, self.last_error = True, ""
+        self._mark_connected()
         return self._fetch(pull)
 
     async def _fetch(self, pull: Any) -> AsyncGenerator[list[Report], None]:

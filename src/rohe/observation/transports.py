@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -57,11 +58,16 @@ class Transport(ABC):
         self.unacked: deque[Ack] = deque()
         self.last_error = ""  # why the subscriber last failed to connect, for status answers
         self._connected = False
+        self.connected_since = time.monotonic()  # when the subscriber last (re)connected
 
     @property
     def connected(self) -> bool:
         """Whether the subscriber is connected now; False before `subscribe` and during an outage."""
         return self._connected
+
+    def _mark_connected(self) -> None:
+        self._connected, self.last_error = True, ""
+        self.connected_since = time.monotonic()
 
     async def acknowledge(self, count: int) -> None:
         """Acknowledge the oldest `count` messages in `unacked`. An ack that fails (the connection it came on is
@@ -146,7 +152,7 @@ class InProcessTransport(Transport):
                 queue.put_nowait(self._backlog.popleft())
             entry = (asyncio.get_running_loop(), queue)
             self._subscribers.append(entry)
-        self._connected = True
+        self._mark_connected()
         return self._iterate(entry)
 
     async def _iterate(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[_Message]]

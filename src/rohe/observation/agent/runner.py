@@ -233,12 +233,15 @@ class ObservationAgent:
         then call the tickers. The background clock calls it about once a second; tests may call it directly."""
         moment = now or datetime.now(UTC)
         idle = self.config.idle_close_s
-        if self._thread is not None and self._ready.is_set() and not self.transport.connected:
-            # Quiet because the broker is away, not because the app is: what it holds arrives after the
-            # reconnect and must find its windows open. The idle time counts again from the reconnect.
-            self._last_arrival = time.monotonic()
+        quiet_since = self._last_arrival
+        if self._thread is not None and self._ready.is_set():
+            if not self.transport.connected:
+                # Quiet because the broker is away, not because the app is: what it holds arrives after the
+                # reconnect and must find its windows open. The idle time counts from the reconnect.
+                quiet_since = time.monotonic()
+            quiet_since = max(quiet_since, self.transport.connected_since)
         # With nothing held there is nothing to close, and finalising empty time would only make stragglers late.
-        if idle is not None and self._windows.held > 0 and time.monotonic() - self._last_arrival >= idle:
+        if idle is not None and self._windows.held > 0 and time.monotonic() - quiet_since >= idle:
             with self._lock:
                 self._queue(self._advance_to(to_micros(moment) - self._lateness))
             self._drain()
