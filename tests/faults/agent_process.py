@@ -37,15 +37,17 @@ class AgentProcess:
         env = {**os.environ, "ROHE_DATABASE_URL": database_url, "ROHE_DATA_DIR": str(workdir),
                "PYTHONPATH": os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])}
         env.pop("ROHE_CONFIG", None)
+        env["PYTHONUNBUFFERED"] = "1"  # the "running" line must reach the log while the agent runs
         self.log = workdir / f"{name}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from rohe.cli.main import app; app()", "observation",
-                 "start-observation-agent", app, "--conf", str(conf), "--foreground"],
+                 "start-observation-agent", "--app", app, "--conf", str(conf), "--foreground"],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir)
 
-    def wait_running(self, timeout: float = 30.0) -> None:
-        """Until the agent printed that it runs (it is subscribed, or still connecting after its short wait)."""
+    def wait_running(self, timeout: float = 120.0) -> None:
+        """Until the agent printed that it runs (it is subscribed, or still connecting after its short wait).
+        Importing the CLI takes a few seconds, and half a minute on a machine loaded by parallel test runs."""
         deadline = time.monotonic() + timeout
         while "running" not in self.log.read_text(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
