@@ -20,8 +20,13 @@ from rohe.observation.store import ObservationStore
 SOURCE = Path(rohe.__file__).resolve().parents[1]
 
 
-def register(store: ObservationStore, app: str, run: str, kind: str, url: str) -> None:
-    store.save_app(build_registration(app, run, "faults", transport=kind, broker_url=url))  # type: ignore[arg-type]
+CREDENTIALS_ENV = "ROHE_FAULTS_BROKER_CREDENTIALS"
+
+
+def register(store: ObservationStore, app: str, run: str, kind: str, url: str, credentials: str | None = None) -> None:
+    """Register the app run; `credentials` (user:password) reach the agent through CREDENTIALS_ENV only."""
+    store.save_app(build_registration(app, run, "faults", transport=kind, broker_url=url,  # type: ignore[arg-type]
+                                      credentials_env=CREDENTIALS_ENV if credentials else None))
 
 
 def write_conf(folder: Path, app: str, run: str, kind: str, url: str, **extra: Any) -> Path:
@@ -33,8 +38,9 @@ def write_conf(folder: Path, app: str, run: str, kind: str, url: str, **extra: A
 
 
 class AgentProcess:
-    def __init__(self, conf: Path, app: str, database_url: str, workdir: Path, name: str) -> None:
-        env = {**os.environ, "ROHE_DATABASE_URL": database_url, "ROHE_DATA_DIR": str(workdir),
+    def __init__(self, conf: Path, app: str, database_url: str, workdir: Path, name: str,
+                 credentials: str | None = None) -> None:
+        env = {**os.environ, **({CREDENTIALS_ENV: credentials} if credentials else {}), "ROHE_DATABASE_URL": database_url, "ROHE_DATA_DIR": str(workdir),
                "PYTHONPATH": os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])}
         env.pop("ROHE_CONFIG", None)
         env["PYTHONUNBUFFERED"] = "1"  # the "running" line must reach the log while the agent runs

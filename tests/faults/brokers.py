@@ -101,3 +101,53 @@ def nats_jetstream(data_dir: Path) -> PrivateBroker:
     data_dir.mkdir(parents=True, exist_ok=True)
     return PrivateBroker([binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir / "js")],
                          port, data_dir)
+
+
+@dataclass
+class PrivateRabbit(PrivateBroker):
+    """rabbitmq-server drops to the rabbitmq user and forks the Erlang VM; signals go to the VM (its pid file)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        pid_file = self.data_dir / "rabbit.pid"
+        if self.process is None or self.process.poll() is not None or not pid_file.exists():
+            return
+        os.kill(int(pid_file.read_text().split()[0]), sig)
+        self.process.wait(timeout=60)
+        pid_file.unlink(missing_ok=True)
+        wait_port(self.port, False)
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, cwd=self.data_dir,
+                                            env=self.env)
+        wait_port(self.port, True, timeout=120)
+
+
+def rabbitmq(data_dir: Path) -> PrivateRabbit:
+    """A private RabbitMQ node (its own node name, ports, database and logs). Slow to boot: ~10-40 s."""
+    binary = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
+    if not Path(binary).exists():
+        pytest.skip("rabbitmq-server is not installed")
+    port, dist = free_port(), free_port()
+    for sub in ("mnesia", "log"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    (data_dir / "rabbit.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\n")
+    # The server runs as the rabbitmq user: it must reach and own its folder.
+    for folder in (data_dir, *data_dir.parents):
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o711)
+    subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(data_dir)], check=False)
+    env = {**os.environ, "HOME": str(data_dir), "RABBITMQ_NODENAME": f"rohe{port}@localhost",
+           "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(dist),
+           "RABBITMQ_MNESIA_BASE": str(data_dir / "mnesia"), "RABBITMQ_LOG_BASE": str(data_dir / "log"),
+           "RABBITMQ_CONFIG_FILE": str(data_dir / "rabbit"),
+           "RABBITMQ_ENABLED_PLUGINS_FILE": str(data_dir / "plugins"),
+           "RABBITMQ_PID_FILE": str(data_dir / "rabbit.pid")}
+    broker = PrivateRabbit([binary], port, data_dir)
+    broker.env = env
+    return broker

@@ -45,16 +45,18 @@ def test_agent_kill_loses_nothing(kind: str, tmp_path: Path, obs_store: tuple[Ob
     if broker is not None:
         broker.start()
     url = {"mqtt": "mqtt://127.0.0.1:{port}", "nats-jetstream": "nats://127.0.0.1:{port}",
-           "amqp": "amqp://guest:guest@127.0.0.1:5672/"}[kind].format(port=broker.port if broker else 0)
+           "amqp": "amqp://127.0.0.1:5672/"}[kind].format(port=broker.port if broker else 0)
+    credentials = "guest:guest" if kind == "amqp" else None
+    publisher_url = url if credentials is None else "amqp://guest:guest@127.0.0.1:5672/"
     app, run = unique("ak"), "r1"
-    register(store, app, run, kind, url)
+    register(store, app, run, kind, url, credentials)
     conf = write_conf(tmp_path, app, run, kind, url)
     history = History()
     agents: list[AgentProcess] = []
 
     def restart_agent() -> None:
         agents[-1].kill()  # SIGKILL: no flush, no goodbye
-        agents.append(AgentProcess(conf, app, database_url, tmp_path, f"agent{len(agents) + 1}"))
+        agents.append(AgentProcess(conf, app, database_url, tmp_path, f"agent{len(agents) + 1}", credentials))
 
     async def prepare() -> None:
         if kind == "mqtt":  # the agent's persistent session exists before anything is published, as in production
@@ -63,7 +65,7 @@ def test_agent_kill_loses_nothing(kind: str, tmp_path: Path, obs_store: tuple[Ob
             await session.close()
 
     async def scenario() -> None:
-        publisher = make_transport(kind, app, run, url=url)
+        publisher = make_transport(kind, app, run, url=publisher_url)
         try:
             await publish_with_faults(publisher, app, run, history, count=COUNT, batch=20, duration_s=6.0,
                                       faults=[(3.0, restart_agent)])
@@ -72,7 +74,7 @@ def test_agent_kill_loses_nothing(kind: str, tmp_path: Path, obs_store: tuple[Ob
 
     try:
         asyncio.run(prepare())
-        agents.append(AgentProcess(conf, app, database_url, tmp_path, "agent1"))
+        agents.append(AgentProcess(conf, app, database_url, tmp_path, "agent1", credentials))
         agents[0].wait_running()
         asyncio.run(scenario())
         agents[-1].wait_running()
@@ -85,7 +87,7 @@ def test_agent_kill_loses_nothing(kind: str, tmp_path: Path, obs_store: tuple[Ob
             if agent.process.poll() is None:
                 agent.kill()
         if kind == "amqp":
-            asyncio.run(_delete_queue(app, run, url))
+            asyncio.run(_delete_queue(app, run, publisher_url))
         if broker is not None:
             broker.stop()
     outcome = Outcome(f"{kind} agent kill -9", len(history.sent), len(history.acked),

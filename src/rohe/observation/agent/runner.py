@@ -384,12 +384,15 @@ class ObservationAgent:
     def _restore(self, state: dict[str, Any] | None) -> None:
         if not state or state.get("version") != STATE_VERSION:
             return
-        # A state saved before far-future reports were refused may hold a watermark decades ahead; bound it by
-        # this agent's clock so the reports to come are not all late.
-        ceiling = to_micros(datetime.now(UTC)) + self._max_future
+        # A state saved before far-future reports were refused may hold a watermark decades ahead. Such a value
+        # (beyond what this agent would accept) is replaced by the watermark its own clock gives, so the reports
+        # to come are not all late.
+        now = to_micros(datetime.now(UTC))
 
         def bounded(value: Any) -> int | None:
-            return None if value is None else min(int(value), ceiling)
+            if value is None:
+                return None
+            return int(value) if int(value) <= now + self._max_future else now - self._lateness
 
         horizons = state.get("horizons") or {}
         self._windows.restore({key: bounded(value) for key, value in horizons.items()})
