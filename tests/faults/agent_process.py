@@ -40,8 +40,10 @@ def write_conf(folder: Path, app: str, run: str, kind: str, url: str, **extra: A
 class AgentProcess:
     def __init__(self, conf: Path, app: str, database_url: str, workdir: Path, name: str,
                  credentials: str | None = None) -> None:
-        env = {**os.environ, **({CREDENTIALS_ENV: credentials} if credentials else {}), "ROHE_DATABASE_URL": database_url, "ROHE_DATA_DIR": str(workdir),
+        env = {**os.environ, "ROHE_DATABASE_URL": database_url, "ROHE_DATA_DIR": str(workdir),
                "PYTHONPATH": os.pathsep.join([str(SOURCE), os.environ.get("PYTHONPATH", "")])}
+        if credentials:
+            env[CREDENTIALS_ENV] = credentials
         env.pop("ROHE_CONFIG", None)
         env["PYTHONUNBUFFERED"] = "1"  # the "running" line must reach the log while the agent runs
         self.log = workdir / f"{name}.log"
