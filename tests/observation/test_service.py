@@ -195,7 +195,12 @@ def test_an_app_registered_for_mqtt_gets_an_agent_on_mqtt(service: ObservationSe
     """End to end over the real broker: the agent config names no transport, the registration's is used."""
     service.register_app("shop-mqtt", "r1", "alice", transport="mqtt")
     status = service.start_agent("shop-mqtt", {**CONFIG, "run": "r1"})
-    assert status.running
+    # start_agent answers at once; the agent may still be connecting (state "connecting") on a loaded machine.
+    deadline = time.monotonic() + 10
+    while not status.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = service.agent_status("shop-mqtt", "r1")
+    assert status.running and status.state == "subscribed"
 
     async def publish() -> None:
         transport = MqttTransport("shop-mqtt", "r1")

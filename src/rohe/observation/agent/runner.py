@@ -19,18 +19,18 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from rohe.observation.agent.aggregate import WindowAggregator, WindowFunction
 from rohe.observation.agent.config import AgentConfig
 from rohe.observation.agent.decoding import Decoder, decode_json, parser_decoder
 from rohe.observation.agent.feedback import PredictionMemory
+from rohe.observation.agent.interfaces import AgentStats, Ticker, WindowListener, WindowSink
 from rohe.observation.agent.plugins import load_parser, load_window_functions
+from rohe.observation.agent.state import encode_state, restore_state
 from rohe.observation.agent.windows import ClosedWindow, WindowSet, to_micros
 from rohe.observation.buffer import Deduplicator
 from rohe.observation.metrics import WindowMetrics
@@ -39,42 +39,11 @@ from rohe.observation.transports import Backoff, Transport, make_transport
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
 MAX_UNSAVED_WINDOWS = 10_000  # windows kept for retry while storage is down; beyond, the oldest are dropped
 # Unacknowledged messages are checkpointed and acknowledged once this many wait, or after CHECKPOINT_INTERVAL_S.
 # Mosquitto sends at most 20 unacknowledged QoS 1 messages per client (max_inflight_messages) and then waits.
 CHECKPOINT_AFTER_MESSAGES = 10
 CHECKPOINT_INTERVAL_S = 0.2
-
-
-class WindowSink(Protocol):
-    def save_windows(self, windows: Sequence[WindowMetrics]) -> None: ...
-    def load_agent_state(self, app: str, run: str) -> dict[str, Any] | None: ...
-    def save_agent_state(self, app: str, run: str, state: dict[str, Any]) -> None: ...
-
-
-WindowListener = Callable[[WindowMetrics], None]
-# Called with the wall clock on every agent tick (about once a second): what only the clock reveals, such as a
-# consumer that stopped sending and so gets no windows at all.
-Ticker = Callable[[datetime], None]
-
-
-@dataclass(frozen=True)
-class AgentStats:
-    received: int  # reports handed to the agent, duplicates included
-    malformed: int  # messages that could not be decoded
-    duplicates: int
-    late_dropped: int  # reports whose windows were all final already
-    future_dropped: int  # reports stamped more than max_future_s ahead of the agent's clock
-    foreign_dropped: int  # reports of another app or run than the agent's
-    rejected: int  # bad reports dropped from otherwise readable batches
-    windows_emitted: int
-    feedback_unmatched: int  # ground truth for a request the agent does not remember
-    plugin_errors: int
-    sink_errors: int
-    listener_errors: int  # window listeners and tickers that raised
-    open_reports: int  # reports held in open windows
-    unacked: int  # received messages not yet acknowledged to the broker (waiting for a checkpoint)
 
 
 class ObservationAgent:
@@ -345,21 +314,14 @@ class ObservationAgent:
         return True
 
     def _state(self, force: bool) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "version": STATE_VERSION,
-            "max_seen_us": self._max_seen,
-            "horizons": self._windows.horizons,
-        }
         if self._checkpointing:
-            state["open_reports"] = [r.model_dump(mode="json", exclude_none=True) for r in self._windows.open_reports()]
-            return state
+            return encode_state(self._max_seen, self._windows.horizons, open_reports=self._windows.open_reports())
         now = time.monotonic()
         if force or now - self._ids_saved_at >= self.config.state_interval_s:
             ids = [str(r.report_id) for r in self._windows.open_reports()]
             self._saved_ids = ids[-self.config.dedup_capacity :]
             self._ids_saved_at = now
-        state["open_report_ids"] = self._saved_ids
-        return state
+        return encode_state(self._max_seen, self._windows.horizons, open_ids=self._saved_ids)
 
     def _checkpoint(self) -> bool:
         """Store windows due and the state with every open report; True when nothing received is only in memory."""
@@ -381,29 +343,15 @@ class ObservationAgent:
                 await transport.acknowledge(count)
             self._checkpointed_at = time.monotonic()
 
-    def _restore(self, state: dict[str, Any] | None) -> None:
-        if not state or state.get("version") != STATE_VERSION:
+    def _restore(self, saved: dict[str, Any] | None) -> None:
+        state = restore_state(saved, to_micros(datetime.now(UTC)), self._max_future, self._lateness)
+        if state is None:
             return
-        # A state saved before far-future reports were refused may hold a watermark decades ahead. Such a value
-        # (beyond what this agent would accept) is replaced by the watermark its own clock gives, so the reports
-        # to come are not all late.
-        now = to_micros(datetime.now(UTC))
-
-        def bounded(value: Any) -> int | None:
-            if value is None:
-                return None
-            return int(value) if int(value) <= now + self._max_future else now - self._lateness
-
-        horizons = state.get("horizons") or {}
-        self._windows.restore({key: bounded(value) for key, value in horizons.items()})
-        self._max_seen = bounded(state.get("max_seen_us"))
+        self._windows.restore(state.horizons)
+        self._max_seen = state.max_seen
         # Reports already counted before the restart must not count again if a sender resends them.
-        # Placeholders carrying only the id are enough for the de-duplicator, which reads nothing else.
-        self._dedup.remember(uuid.UUID(i) for i in dict.fromkeys(state.get("open_report_ids", [])))
-        # A checkpoint holds the open windows' reports themselves: put them back, so a crash loses none.
-        reports = [Report.model_validate(body) for body in state.get("open_reports", [])]
-        self._dedup.remember(r.report_id for r in reports)
-        for report in reports:
+        self._dedup.remember(state.report_ids)
+        for report in state.open_reports:  # a checkpoint's open windows come back whole
             self._predictions.remember(report)
             self._windows.add(report, to_micros(report.timestamp))
 
