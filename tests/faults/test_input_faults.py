@@ -18,7 +18,7 @@ from rohe.observation.reports import DecodeStats, Report, ReportKind, decode_bat
 from rohe.observation.service import ObservationService
 from rohe.observation.store import ObservationStore
 
-CONFIG = AgentConfig(app="app", run="run", windows=[{"size_s": 10.0}], allowed_lateness_s=1.0,  # type: ignore[list-item]
+CONFIG = AgentConfig(app="app", run="run", windows=[{"size_s": 10.0}], allowed_lateness_s=1.0,
                      idle_close_s=None)
 
 
