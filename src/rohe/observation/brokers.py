@@ -189,6 +189,7 @@ class AmqpTransport(Transport):
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self.can_defer_acks = True
+        self.ack_batch = max(1, prefetch // 2)  # RabbitMQ stops delivering at `prefetch` unacknowledged
 
     @property
     def connected(self) -> bool:
@@ -336,6 +337,7 @@ class JetStreamTransport(NatsTransport):
         self._publish_timeout, self._fetch_batch = publish_timeout, fetch_batch
         self._stream_ready = False
         self.can_defer_acks = True
+        self.ack_batch = 256  # the consumer's max_ack_pending is 1000 messages
 
     async def _ensure_stream(self) -> None:
         if self._stream_ready:

@@ -55,6 +55,9 @@ class Transport(ABC):
         self.stats = DecodeStats()
         self.can_defer_acks = False
         self.defers_acks = False
+        # How many unacknowledged messages a consumer may let wait before it must checkpoint: below the broker's
+        # own limit (Mosquitto sends at most 20 unacknowledged QoS 1 messages per client, then waits).
+        self.ack_batch = 10
         self.unacked: deque[Ack] = deque()
         self.last_error = ""  # why the subscriber last failed to connect, for status answers
         self._connected = False

@@ -40,9 +40,8 @@ from rohe.observation.transports import Backoff, Transport, make_transport
 log = logging.getLogger(__name__)
 
 MAX_UNSAVED_WINDOWS = 10_000  # windows kept for retry while storage is down; beyond, the oldest are dropped
-# Unacknowledged messages are checkpointed and acknowledged once this many wait, or after CHECKPOINT_INTERVAL_S.
-# Mosquitto sends at most 20 unacknowledged QoS 1 messages per client (max_inflight_messages) and then waits.
-CHECKPOINT_AFTER_MESSAGES = 10
+# Unacknowledged messages are checkpointed and acknowledged after this long, or once the transport's `ack_batch`
+# wait. A checkpoint writes every open report, so fewer of them cost less at high rates.
 CHECKPOINT_INTERVAL_S = 0.2
 
 
@@ -390,7 +389,7 @@ class ObservationAgent:
                     except Exception:  # a bug on one batch must not end the subscription
                         log.exception("agent %s: ingesting a batch of %d reports failed", self.config.app, len(batch))
                     if self._checkpointing and (
-                        len(self.transport.unacked) >= CHECKPOINT_AFTER_MESSAGES
+                        len(self.transport.unacked) >= self.transport.ack_batch
                         or time.monotonic() - self._checkpointed_at >= CHECKPOINT_INTERVAL_S
                     ):
                         await self._checkpoint_and_ack()
