@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_UNSAVED_WINDOWS = 10_000  # windows kept for retry while storage is down; beyond, the oldest are dropped
 # Unacknowledged messages are checkpointed and acknowledged after this long, or once the transport's `ack_batch`
-# wait. A checkpoint writes every open report, so fewer of them cost less at high rates.
+# wait. A checkpoint writes every open report; with many open reports the time-driven ones are spaced so that
+# checkpointing takes at most a quarter of the time.
 CHECKPOINT_INTERVAL_S = 0.2
 
 
@@ -75,6 +76,7 @@ class ObservationAgent:
         self._checkpointing = False  # set by start() over a transport whose acks can wait for a checkpoint
         self._checkpoint_lock: asyncio.Lock | None = None
         self._checkpointed_at = time.monotonic()
+        self._checkpoint_gap = CHECKPOINT_INTERVAL_S
         self._lock = threading.RLock()
         self._emit_lock = threading.Lock()
         self._outbox: deque[WindowMetrics] = deque()
@@ -338,9 +340,12 @@ class ObservationAgent:
             # Every message counted here was ingested: a transport records a message just before yielding its
             # reports, and ingesting them is synchronous, so no other task ran in between.
             count = len(transport.unacked)
+            started = time.monotonic()
             if count and await asyncio.to_thread(self._checkpoint):
                 await transport.acknowledge(count)
             self._checkpointed_at = time.monotonic()
+            self._checkpoint_gap = max(CHECKPOINT_INTERVAL_S, 3 * (self._checkpointed_at - started))
+        self._checkpoint_gap = CHECKPOINT_INTERVAL_S
 
     def _restore(self, saved: dict[str, Any] | None) -> None:
         state = restore_state(saved, to_micros(datetime.now(UTC)), self._max_future, self._lateness)
@@ -390,7 +395,7 @@ class ObservationAgent:
                         log.exception("agent %s: ingesting a batch of %d reports failed", self.config.app, len(batch))
                     if self._checkpointing and (
                         len(self.transport.unacked) >= self.transport.ack_batch
-                        or time.monotonic() - self._checkpointed_at >= CHECKPOINT_INTERVAL_S
+                        or time.monotonic() - self._checkpointed_at >= self._checkpoint_gap
                     ):
                         await self._checkpoint_and_ack()
             finally:
@@ -404,7 +409,7 @@ class ObservationAgent:
         while True:
             # Quick rounds while messages wait for their ack, so a quiet channel is acknowledged promptly too.
             await asyncio.sleep(CHECKPOINT_INTERVAL_S if self._checkpointing else period)
-            if self._checkpointing:
+            if self._checkpointing and time.monotonic() - self._checkpointed_at >= self._checkpoint_gap:
                 await self._checkpoint_and_ack()
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + period
