@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,24 +193,32 @@ def test_credentials_are_added_at_run_time_only(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_an_app_registered_for_mqtt_gets_an_agent_on_mqtt(service: ObservationService) -> None:
-    """End to end over the real broker: the agent config names no transport, the registration's is used."""
-    service.register_app("shop-mqtt", "r1", "alice", transport="mqtt")
-    status = service.start_agent("shop-mqtt", {**CONFIG, "run": "r1"})
-    assert status.running
+    """End to end over the real broker: the agent config names no transport, the registration's is used.
+    The app name is unique: parallel runs share the broker, and a fixed topic would mix their reports."""
+    app = f"shop-mqtt-{uuid.uuid4().hex[:8]}"
+    service.register_app(app, "r1", "alice", transport="mqtt")
+    status = service.start_agent(app, {**CONFIG, "run": "r1"})
+    # start_agent answers at once; the agent may still be connecting (state "connecting") on a loaded machine.
+    deadline = time.monotonic() + 10
+    while not status.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = service.agent_status(app, "r1")
+    assert status.running and status.state == "subscribed"
 
     async def publish() -> None:
-        transport = MqttTransport("shop-mqtt", "r1")
+        transport = MqttTransport(app, "r1")
         try:
-            await transport.publish(requests("shop-mqtt", "r1", 15))
+            await transport.publish(requests(app, "r1", 15))
         finally:
             await transport.close()
 
     asyncio.run(publish())
     deadline = time.monotonic() + 10
-    while service.agent_status("shop-mqtt", "r1").stats.get("received", 0) < 15 and time.monotonic() < deadline:
+    while service.agent_status(app, "r1").stats.get("received", 0) < 15 and time.monotonic() < deadline:
         time.sleep(0.05)
-    service.stop_agent("shop-mqtt")
-    assert total_requests(service.windows("shop-mqtt")) == 15
+    service.stop_agent(app)
+    asyncio.run(MqttTransport(app, "r1", session="rohe-agent").forget_session())  # leave no session behind
+    assert total_requests(service.windows(app)) == 15
 
 
 GOLD_CONTRACT = """

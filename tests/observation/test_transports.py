@@ -6,12 +6,21 @@ import asyncio
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from observation.helpers import make_reports, round_trip, unique
 from rohe.core.errors import InvalidInput
 from rohe.observation.brokers import AmqpTransport, JetStreamTransport, MqttTransport, NatsTransport
 from rohe.observation.reports import encode_batch
-from rohe.observation.transports import Backoff, InProcessTransport, Transport, channel_name, make_transport
+from rohe.observation.transports import (
+    Backoff,
+    InProcessTransport,
+    Transport,
+    channel_name,
+    make_transport,
+    name_token,
+)
 
 N = 500
 
@@ -64,10 +73,25 @@ def test_malformed_message_does_not_stop_the_consumer() -> None:
 
 
 def test_channel_names_are_sanitised_and_validated() -> None:
-    assert channel_name("my app", "r/1.#", "/") == "rohe/obs/my_app/r_1__"
+    assert channel_name("my app", "r/1.#", "/") == "rohe/obs/my_20app/r_2f1_2e_23"
     with pytest.raises(InvalidInput, match="channel"):
         channel_name("", "r", ".")
     assert encode_batch([]) == b"[]"
+
+
+def test_names_that_used_to_collide_get_their_own_channel() -> None:
+    names = {channel_name(app, "v1", "/") for app in ("shop.v1", "shop_v1", "shop v1")}
+    assert len(names) == 3
+    sessions = {MqttTransport(app, "r", session="agent").session_id for app in ("shop.v1", "shop_v1", "shop v1")}
+    assert len(sessions) == 3
+
+
+@given(st.tuples(st.text(min_size=1), st.text(min_size=1)), st.tuples(st.text(min_size=1), st.text(min_size=1)),
+       st.sampled_from(["/", "."]))
+def test_channel_names_are_injective_and_wildcard_free(a: tuple[str, str], b: tuple[str, str], sep: str) -> None:
+    first, second = channel_name(*a, sep), channel_name(*b, sep)
+    assert (first == second) == (a == b)
+    assert not set(name_token(a[0])) & set("./#+*> ")
 
 
 def test_jetstream_delivers_exactly_n() -> None:

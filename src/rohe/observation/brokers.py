@@ -2,6 +2,10 @@
 
 Publishers raise on any failure so the probe's buffer keeps the batch and resends it; subscribers reconnect with
 backoff after a broker restart instead of ending. Delivery is at least once: consumers de-duplicate by report_id.
+
+The durable subscribers (MQTT with a persistent session, AMQP, JetStream) defer their acks to the consumer
+(`Transport.defers_acks`), so a message is acknowledged only once its reports are safe; see docs/faults.md for
+which transport survives which crash.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,9 +29,13 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from rohe.observation.reports import Report, encode_batch
-from rohe.observation.transports import _UNSAFE, Backoff, Transport, channel_name
+from rohe.observation.transports import Backoff, Transport, channel_name, name_token
 
 log = logging.getLogger(__name__)
+
+# A subscriber that lost its broker retries at most this far apart: the broker may come back without the
+# subscription (MQTT without persistence), and until the subscriber is back, what probes send goes to nobody.
+RECONNECT_MAX_S = 1.0
 
 
 class MqttTransport(Transport):
@@ -44,7 +52,11 @@ class MqttTransport(Transport):
         self.topic = channel or channel_name(app, run, "/")
         self._host, self._port = host, port
         self._username, self._password = username, password
-        self.session_id = f"{session}-{_UNSAFE.sub('_', self.topic)}" if session else None
+        # A digest of the topic: injective in practice, and short enough for brokers holding to MQTT 3.1.1's
+        # 23-character client id limit.
+        digest = hashlib.sha256(self.topic.encode()).hexdigest()[:12]
+        self.session_id = f"{session}-{digest}" if session else None
+        self.can_defer_acks = session is not None  # only a persistent session keeps unacknowledged messages
         self._publish_timeout = publish_timeout
         self._pub: aiomqtt.Client | None = None
         self._sub: aiomqtt.Client | None = None
@@ -62,6 +74,9 @@ class MqttTransport(Transport):
         client = aiomqtt.Client(self._host, self._port, identifier=identifier or f"rohe-{uuid.uuid4().hex[:12]}",
                                 clean_session=identifier is None, max_queued_outgoing_messages=0,
                                 username=self._username, password=self._password)
+        if identifier is not None and self.defers_acks:
+            # aiomqtt has no manual-ack switch of its own; paho's (under it) withholds PUBACK until `ack`.
+            client._client.manual_ack_set(True)
         await client.__aenter__()
         return client
 
@@ -81,21 +96,29 @@ class MqttTransport(Transport):
         return self._iterate()
 
     async def _connect_subscriber(self) -> aiomqtt.Client:
-        client = await self._client(self.session_id)
+        try:
+            client = await self._client(self.session_id)
+        except aiomqtt.MqttError as exc:
+            self.last_error = f"cannot connect to {self._host}:{self._port}: {exc}"[:300]
+            raise
         try:
             await client.subscribe(self.topic, qos=1)
-        except aiomqtt.MqttError:
+        except aiomqtt.MqttError as exc:
+            self.last_error = f"cannot subscribe to {self.topic}: {exc}"[:300]
             await _quietly_exit(client)
             raise
         self._sub = client
+        self._mark_connected()
         return client
 
     async def _iterate(self) -> AsyncGenerator[list[Report], None]:
-        backoff = Backoff()
+        backoff = Backoff(maximum=RECONNECT_MAX_S)
         while not self._closed:
             client = self._sub if self._sub is not None else await self._connect_subscriber()
             try:
                 async for message in client.messages:
+                    if self.defers_acks:
+                        self.unacked.append(_mqtt_ack(client, message.mid, message.qos))
                     payload = message.payload
                     batch = self.decode(payload if isinstance(payload, bytes | str) else b"")
                     if batch:
@@ -105,7 +128,9 @@ class MqttTransport(Transport):
                 if self._closed:
                     return
                 log.warning("MQTT subscriber lost %s (%s); reconnecting", self.topic, exc)
+                self.last_error = f"connection lost: {exc}"[:300]
             self._sub = None
+            self._connected = False
             await _quietly_exit(client)
             self.reconnects += 1
             while self._sub is None and not self._closed:
@@ -127,6 +152,14 @@ class MqttTransport(Transport):
             if client is not None:
                 await _quietly_exit(client)
         self._pub = self._sub = None
+
+
+def _mqtt_ack(client: aiomqtt.Client, mid: int, qos: int) -> Callable[[], Awaitable[None]]:
+    async def ack() -> None:
+        # On a client that has since disconnected this sends nothing; the session redelivers the message.
+        client._client.ack(mid, qos)
+
+    return ack
 
 
 async def _quietly_exit(client: aiomqtt.Client) -> None:
@@ -155,12 +188,20 @@ class AmqpTransport(Transport):
         self._conn: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
+        self.can_defer_acks = True
+        self.ack_batch = max(1, prefetch // 2)  # RabbitMQ stops delivering at `prefetch` unacknowledged
+
+    @property
+    def connected(self) -> bool:
+        # The robust connection clears its `connected` event while it is down and sets it once reconnected.
+        return self._connected and self._conn is not None and self._conn.connected.is_set()
 
     async def _open(self) -> tuple[AbstractChannel, AbstractQueue]:
         if self._channel is None or self._queue is None:
             async with asyncio.timeout(self._publish_timeout):
                 if self._conn is None:
                     self._conn = await aio_pika.connect_robust(self._url)
+                    self._conn.reconnect_callbacks.add(lambda *_: self._mark_connected())
                 channel = await self._conn.channel(publisher_confirms=True)
                 await channel.set_qos(prefetch_count=self._prefetch)
                 self._queue = await channel.declare_queue(self.queue_name, durable=True)
@@ -181,14 +222,26 @@ class AmqpTransport(Transport):
             raise
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        _, queue = await self._open()
+        try:
+            _, queue = await self._open()
+        except Exception as exc:
+            self.last_error = f"cannot open {self.queue_name}: {exc!r}"[:300]
+            raise
+        self._mark_connected()
         return self._iterate(queue)
 
     async def _iterate(self, queue: AbstractQueue) -> AsyncGenerator[list[Report], None]:
         async with queue.iterator() as messages:
             async for message in messages:
-                async with message.process(ignore_processed=True):
-                    batch = self.decode(message.body)
+                # Acknowledged by the consumer once the reports are safe; on a channel that has been replaced
+                # since, the ack fails and RabbitMQ (which requeued the message when the old channel closed)
+                # delivers it again.
+                if self.defers_acks:
+                    self.unacked.append(message.ack)
+                else:
+                    with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+                        await message.ack()
+                batch = self.decode(message.body)
                 if batch:
                     yield batch
 
@@ -215,23 +268,37 @@ class NatsTransport(Transport):
         self._sub: Subscription | None = None
         self._closed = False
 
+    @property
+    def connected(self) -> bool:
+        return self._connected and self._nc is not None and self._nc.is_connected
+
     async def _connect(self) -> NatsClient:
         if self._nc is None:
             options: dict[str, Any] = {"servers": [self._servers], "allow_reconnect": True,
                                        "max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
-                                       "pending_size": 64 * 1024 * 1024}
+                                       "pending_size": 64 * 1024 * 1024,
+                                       "reconnected_cb": self._on_reconnect}
             self._nc = await nats.connect(**options)
         return self._nc
+
+    async def _on_reconnect(self) -> None:
+        if self._connected:
+            self._mark_connected()
 
     async def publish(self, batch: list[Report]) -> None:
         nc = await self._connect()
         await nc.publish(self.subject, encode_batch(batch))
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        nc = await self._connect()
-        self._sub = await nc.subscribe(self.subject, pending_msgs_limit=1_000_000,
-                                       pending_bytes_limit=1024 * 1024 * 1024)
-        await nc.flush()  # the server knows the subscription once the flush returns
+        try:
+            nc = await self._connect()
+            self._sub = await nc.subscribe(self.subject, pending_msgs_limit=1_000_000,
+                                           pending_bytes_limit=1024 * 1024 * 1024)
+            await nc.flush()  # the server knows the subscription once the flush returns
+        except Exception as exc:
+            self.last_error = f"cannot subscribe to {self.subject}: {exc!r}"[:300]
+            raise
+        self._mark_connected()
         return self._iterate(self._sub)
 
     async def _iterate(self, sub: Subscription) -> AsyncGenerator[list[Report], None]:
@@ -260,15 +327,17 @@ class JetStreamTransport(NatsTransport):
     """
 
     def __init__(self, app: str, run: str, servers: str = "nats://127.0.0.1:4222", *, channel: str | None = None,
-                 durable: str = "rohe-agent", max_age_s: float = 7 * 86400, ack_wait_s: float = 30.0,
+                 durable: str = "rohe-agent", max_age_s: float = 7 * 86400, ack_wait_s: float = 10.0,
                  publish_timeout: float = 5.0, fetch_batch: int = 64) -> None:
         super().__init__(app, run, servers, channel=channel)
-        self.stream = f"ROHE_OBS_{_UNSAFE.sub('_', app)}"
-        self._stream_subject = f"rohe.obs.{_UNSAFE.sub('_', app)}.>" if channel is None else self.subject
-        self.durable = _UNSAFE.sub("_", f"{durable}-{run}")
+        self.stream = f"ROHE_OBS_{name_token(app)}"
+        self._stream_subject = f"rohe.obs.{name_token(app)}.>" if channel is None else self.subject
+        self.durable = f"{name_token(durable)}-{name_token(run)}"
         self._max_age, self._ack_wait = max_age_s, ack_wait_s
         self._publish_timeout, self._fetch_batch = publish_timeout, fetch_batch
         self._stream_ready = False
+        self.can_defer_acks = True
+        self.ack_batch = 256  # the consumer's max_ack_pending is 1000 messages
 
     async def _ensure_stream(self) -> None:
         if self._stream_ready:
@@ -292,15 +361,20 @@ class JetStreamTransport(NatsTransport):
                          headers={"Nats-Msg-Id": digest})
 
     async def subscribe(self) -> AsyncGenerator[list[Report], None]:
-        await self._ensure_stream()
-        js = (await self._connect()).jetstream(timeout=self._publish_timeout)
-        config = js_api.ConsumerConfig(ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self._ack_wait,
-                                       filter_subject=self.subject)
-        pull = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream, config=config)
+        try:
+            await self._ensure_stream()
+            js = (await self._connect()).jetstream(timeout=self._publish_timeout)
+            config = js_api.ConsumerConfig(ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=self._ack_wait,
+                                           filter_subject=self.subject)
+            pull = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream, config=config)
+        except Exception as exc:
+            self.last_error = f"cannot subscribe to {self.subject}: {exc!r}"[:300]
+            raise
+        self._mark_connected()
         return self._fetch(pull)
 
     async def _fetch(self, pull: Any) -> AsyncGenerator[list[Report], None]:
-        backoff = Backoff()
+        backoff = Backoff(maximum=RECONNECT_MAX_S)
         while True:
             try:
                 messages = await pull.fetch(self._fetch_batch, timeout=1.0)
@@ -310,16 +384,21 @@ class JetStreamTransport(NatsTransport):
                 if self._closed:
                     return
                 log.warning("JetStream fetch on %s failed (%s); retrying", self.subject, exc)
+                self.last_error = f"fetch failed: {exc!r}"[:300]
                 await asyncio.sleep(backoff.next())
                 continue
             backoff.reset()
             for message in messages:
+                # Acknowledged by the consumer once the reports are safe; unacknowledged ones come again after
+                # `ack_wait`, and the consumer's de-duplication absorbs them.
+                if self.defers_acks:
+                    self.unacked.append(message.ack)
+                else:  # a lost ack means a redelivery later, which the consumer's de-duplication absorbs
+                    with contextlib.suppress(nats.errors.Error):
+                        await message.ack()
                 batch = self.decode(message.data)
                 if batch:
-                    yield batch  # acknowledged only after the consumer asked for more, i.e. took this batch
-                # A lost ack means a redelivery later, which the consumer's de-duplication absorbs.
-                with contextlib.suppress(nats.errors.Error):
-                    await message.ack()
+                    yield batch
 
     async def delete_stream(self) -> None:
         """Remove the app's stream with every run in it (tests use throwaway app names)."""

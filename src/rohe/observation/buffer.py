@@ -19,12 +19,14 @@ class ReportBuffer:
 
     Unsent reports stay in memory up to `max_in_memory`; beyond that they go to a JSON-lines spill file and are
     read back once the transport works again. A failed batch is resent whole, so consumers must de-duplicate.
-    Retries back off exponentially from `retry_delay` to `max_retry_delay` so a long outage costs little.
+    Retries back off exponentially from `retry_delay` to `max_retry_delay` (1 s: the buffer only retries while it
+    holds reports, and each second of delay after the broker is back widens the gap in which reports reach an
+    agent whose windows the idle clock may be closing).
     """
 
     def __init__(self, transport: Transport, spill_path: Path, *, batch_size: int = 100,
                  max_in_memory: int = 10_000, flush_interval: float = 0.05, retry_delay: float = 0.2,
-                 max_retry_delay: float = 5.0) -> None:
+                 max_retry_delay: float = 1.0) -> None:
         problems = [Problem(name, "must be at least 1", "use a positive number") for name, value in
                     (("batch_size", batch_size), ("max_in_memory", max_in_memory)) if value < 1]
         if problems:

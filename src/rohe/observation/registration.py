@@ -109,7 +109,7 @@ def build_registration(
         run=run,
         user=user,
         url=url,
-        namespace=channel_name(app, run, "_"),
+        namespace=channel_name(app, run, "."),  # '.' never occurs inside a name token: injective
         probe=probe,
         output_dir=str(output_dir) if output_dir is not None else None,
     )

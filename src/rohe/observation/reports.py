@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,8 +25,10 @@ class RequestStatus(StrEnum):
     ERROR = "error"  # no member answered
 
 
+# Infinity and NaN are refused at the edge: JSON cannot carry them back out, so one `cost: 1e999` would make every
+# sum over its window (and the API answer holding it) non-finite or null.
 class ResourceUse(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     cpu: float = Field(ge=0, description="CPU cores in use")
     memory: float = Field(ge=0, description="memory in MiB")
@@ -35,7 +38,7 @@ class ResourceUse(BaseModel):
 class Report(BaseModel):
     """One observation: either a served request or a resource sample."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     schema_version: Literal[1] = SCHEMA_VERSION
     report_id: uuid.UUID = Field(default_factory=uuid.uuid4)
@@ -85,12 +88,18 @@ class DecodeStats:
     def __init__(self) -> None:
         self.messages = 0
         self.reports = 0
-        self.errors = 0
+        self.errors = 0  # messages that were not wholly valid (unreadable, or holding at least one bad report)
+        self.rejected = 0  # single reports dropped from otherwise readable batches
         self.last_error = ""
+
+    def fail(self, error: object) -> None:
+        self.errors += 1
+        self.last_error = str(error)[:300]
 
 
 # pydantic's Rust serialiser does a whole batch in one call, several times faster than dumping report by report.
 _BATCH: TypeAdapter[list[Report]] = TypeAdapter(list[Report])
+_ONE: TypeAdapter[Report] = TypeAdapter(Report)
 
 
 def encode_batch(reports: list[Report]) -> bytes:
@@ -99,14 +108,37 @@ def encode_batch(reports: list[Report]) -> bytes:
 
 
 def decode_batch(payload: bytes | str, stats: DecodeStats | None = None) -> list[Report]:
-    """Decode a batch; a malformed message yields [] and is counted in `stats`, never raised."""
+    """Decode a batch; what cannot be decoded is counted in `stats`, never raised.
+
+    A valid batch is parsed and validated in one pass in pydantic-core. Otherwise the batch is read as a plain
+    JSON array and validated report by report, so one bad report costs only itself: the good ones in the same
+    batch are kept, the bad ones counted in `rejected`. Unreadable JSON, or JSON that is not an array, yields [].
+    """
     counter = stats if stats is not None else DecodeStats()
     counter.messages += 1
     try:
         reports = _BATCH.validate_json(payload)
     except (ValueError, ValidationError, TypeError) as exc:
-        counter.errors += 1
-        counter.last_error = str(exc)[:300]
-        return []
+        reports = _salvage(payload, exc, counter)
     counter.reports += len(reports)
     return reports
+
+
+def _salvage(payload: bytes | str, error: Exception, counter: DecodeStats) -> list[Report]:
+    try:
+        items = json.loads(payload)
+    except (ValueError, TypeError):
+        items = None
+    if not isinstance(items, list):
+        counter.fail(error)
+        return []
+    kept: list[Report] = []
+    first_error: Exception | None = None
+    for item in items:
+        try:
+            kept.append(_ONE.validate_python(item))
+        except (ValueError, ValidationError, TypeError) as exc:
+            counter.rejected += 1
+            first_error = first_error or exc
+    counter.fail(first_error or error)
+    return kept

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rohe.core.config import ObservationSettings, TransportKind
 from rohe.core.errors import InvalidInput, NotFound, Problem
@@ -55,7 +55,9 @@ class AgentStatus(BaseModel):
     app: str
     run: str
     desired: str
-    running: bool
+    running: bool = Field(description="started in this process and subscribed to its transport")
+    state: str = Field(default="stopped", description="stopped | connecting | subscribed | reconnecting")
+    detail: str | None = Field(default=None, description="why it is not subscribed: the last connection error")
     stats: dict[str, Any] = {}
 
 
@@ -176,10 +178,13 @@ class ObservationService:
         desired = {(a, r): d for a, r, d, _ in self.store.list_agents()}.get((app, run), STOPPED)
         with self._lock:
             agent = self._agents.get((app, run))
-        return AgentStatus(
-            app=app, run=run, desired=desired, running=agent is not None,
-            stats=_as_dict(agent.stats) if agent is not None else {},
-        )
+        if agent is None:
+            return AgentStatus(app=app, run=run, desired=desired, running=False)
+        # Agents from other factories may not report a connection state; running is all they can say.
+        state = str(getattr(agent, "state", "subscribed"))
+        detail = getattr(agent, "detail", None)
+        return AgentStatus(app=app, run=run, desired=desired, running=state == "subscribed", state=state,
+                           detail=None if detail is None else str(detail), stats=_as_dict(agent.stats))
 
     def agents(self) -> list[AgentStatus]:
         return [self.agent_status(a, r) for a, r, _, _ in self.store.list_agents()]

@@ -6,9 +6,10 @@ import asyncio
 import os
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from rohe.core.errors import InvalidInput, Problem
@@ -17,22 +18,69 @@ from rohe.observation.reports import DecodeStats, Report, decode_batch
 # An in-process message: reports as objects, or raw bytes injected as if from the wire.
 _Message = tuple[Report, ...] | bytes
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_KEPT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def name_token(name: str) -> str:
+    """`name` as a token safe in every broker's names: letters, digits and '-' stay, every other UTF-8 byte
+    (including '_') becomes '_' plus two hex digits. Reversible, so distinct names never share a topic, queue,
+    stream or session: `shop.v1`, `shop_v1` and `shop v1` become `shop_2ev1`, `shop_5fv1` and `shop_20v1`."""
+    return "".join(chr(b) if b in _KEPT else f"_{b:02x}" for b in name.encode("utf-8"))
 
 
 def channel_name(app: str, run: str, separator: str) -> str:
-    """Topic/queue/subject for one app run; unsafe characters become '_' so wildcards never leak in."""
+    """Topic/queue/subject for one app run. The tokens never hold '.', '/' or wildcards, so with either
+    separator the name is injective in (app, run) and no wildcard leaks in."""
     problems = [Problem(field, "must not be empty", "pass the app and run name") for field, v in
                 (("app", app), ("run", run)) if not v]
     if problems:
         raise InvalidInput("cannot derive a channel name", problems)
-    return separator.join(["rohe", "obs", _UNSAFE.sub("_", app), _UNSAFE.sub("_", run)])
+    return separator.join(["rohe", "obs", name_token(app), name_token(run)])
+
+
+Ack = Callable[[], Awaitable[None]]
 
 
 class Transport(ABC):
-    """Carries batches of reports for one app run. `subscribe` is awaited before publishing starts."""
+    """Carries batches of reports for one app run. `subscribe` is awaited before publishing starts.
+
+    Acknowledgements: by default a received message is acknowledged on arrival. A consumer that can keep reports
+    safe sets `defers_acks` before subscribing (honoured where `can_defer_acks`): the transport then appends each
+    message's ack to `unacked`, in arrival order and before yielding its reports, and the consumer calls
+    `acknowledge(n)` once the first n are safe (stored or checkpointed). A consumer crash leaves them
+    unacknowledged, and a durable broker delivers them again.
+    """
 
     def __init__(self) -> None:
         self.stats = DecodeStats()
+        self.can_defer_acks = False
+        self.defers_acks = False
+        # How many unacknowledged messages a consumer may let wait before it must checkpoint: below the broker's
+        # own limit (Mosquitto sends at most 20 unacknowledged QoS 1 messages per client, then waits).
+        self.ack_batch = 10
+        self.unacked: deque[Ack] = deque()
+        self.last_error = ""  # why the subscriber last failed to connect, for status answers
+        self._connected = False
+        self.connected_since = time.monotonic()  # when the subscriber last (re)connected
+
+    @property
+    def connected(self) -> bool:
+        """Whether the subscriber is connected now; False before `subscribe` and during an outage."""
+        return self._connected
+
+    def _mark_connected(self) -> None:
+        self._connected, self.last_error = True, ""
+        self.connected_since = time.monotonic()
+
+    async def acknowledge(self, count: int) -> None:
+        """Acknowledge the oldest `count` messages in `unacked`. An ack that fails (the connection it came on is
+        gone) is dropped: the broker redelivers that message, and consumers de-duplicate by report id."""
+        for _ in range(min(count, len(self.unacked))):
+            ack = self.unacked.popleft()
+            try:
+                await ack()
+            except Exception as exc:  # see above: a lost ack only means a redelivery
+                self.last_error = f"ack failed: {exc}"[:300]
 
     def decode(self, payload: bytes | str) -> list[Report]:
         """Turn one received message into reports; an agent may replace this per instance with a user parser."""
@@ -107,6 +155,7 @@ class InProcessTransport(Transport):
                 queue.put_nowait(self._backlog.popleft())
             entry = (asyncio.get_running_loop(), queue)
             self._subscribers.append(entry)
+        self._mark_connected()
         return self._iterate(entry)
 
     async def _iterate(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[_Message]]

@@ -2,7 +2,8 @@
 
 from rohe.observation.agent.aggregate import WindowFunction
 from rohe.observation.agent.config import AgentConfig, TransportConfig, WindowSpec, load_agent_config
-from rohe.observation.agent.runner import AgentStats, ObservationAgent, WindowListener, WindowSink
+from rohe.observation.agent.interfaces import AgentStats, WindowListener, WindowSink
+from rohe.observation.agent.runner import ObservationAgent
 
 __all__ = [
     "AgentConfig",

@@ -120,6 +120,11 @@ class AgentConfig(BaseModel):
         description="with no report for this long, close windows by wall clock (null: only by event time)",
     )
     retention_s: float = Field(default=7 * 24 * 3600.0, gt=0, description="how long stored windows are kept")
+    max_future_s: float = Field(
+        default=300.0, gt=0,
+        description="reports stamped further ahead of the agent's clock are rejected (and counted), so one wrong "
+        "clock cannot push the watermark into the future and make every later report late",
+    )
     parser: str | None = Field(default=None, description="dotted path or entry point of bytes -> list[Report]")
     window_functions: dict[str, str] = Field(default_factory=dict, description="metric name -> dotted path")
     contracts: list[Path] = Field(default_factory=list, description="consumer contract files for evaluation")

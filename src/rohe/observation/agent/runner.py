@@ -3,6 +3,12 @@
 Threading: `start()` runs the transport subscription on a thread of its own with its own event loop; `ingest()`
 may also be called from any thread (the in-process path). Window state sits behind one lock; closed windows go
 to an outbox that one emitter at a time drains in order, so storage and listeners see windows oldest first.
+
+Faults (docs/faults.md): over a durable transport the agent acknowledges a message only after a checkpoint (the
+agent state, holding every report of the open windows) is stored, so a killed agent loses nothing; the next one
+restores the open windows and drops the redelivered copies as duplicates. Windows are not closed by the idle
+clock while the subscriber is disconnected (what the broker still holds would arrive late). Reports stamped more
+than `max_future_s` ahead of the agent's clock, or for another app run, are counted and dropped.
 """
 
 from __future__ import annotations
@@ -13,18 +19,18 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from rohe.observation.agent.aggregate import WindowAggregator, WindowFunction
 from rohe.observation.agent.config import AgentConfig
 from rohe.observation.agent.decoding import Decoder, decode_json, parser_decoder
 from rohe.observation.agent.feedback import PredictionMemory
+from rohe.observation.agent.interfaces import AgentStats, Ticker, WindowListener, WindowSink
 from rohe.observation.agent.plugins import load_parser, load_window_functions
+from rohe.observation.agent.state import encode_state, restore_state
 from rohe.observation.agent.windows import ClosedWindow, WindowSet, to_micros
 from rohe.observation.buffer import Deduplicator
 from rohe.observation.metrics import WindowMetrics
@@ -33,34 +39,11 @@ from rohe.observation.transports import Backoff, Transport, make_transport
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
 MAX_UNSAVED_WINDOWS = 10_000  # windows kept for retry while storage is down; beyond, the oldest are dropped
-
-
-class WindowSink(Protocol):
-    def save_windows(self, windows: Sequence[WindowMetrics]) -> None: ...
-    def load_agent_state(self, app: str, run: str) -> dict[str, Any] | None: ...
-    def save_agent_state(self, app: str, run: str, state: dict[str, Any]) -> None: ...
-
-
-WindowListener = Callable[[WindowMetrics], None]
-# Called with the wall clock on every agent tick (about once a second): what only the clock reveals, such as a
-# consumer that stopped sending and so gets no windows at all.
-Ticker = Callable[[datetime], None]
-
-
-@dataclass(frozen=True)
-class AgentStats:
-    received: int  # reports handed to the agent, duplicates included
-    malformed: int  # messages that could not be decoded
-    duplicates: int
-    late_dropped: int  # reports whose windows were all final already
-    windows_emitted: int
-    feedback_unmatched: int  # ground truth for a request the agent does not remember
-    plugin_errors: int
-    sink_errors: int
-    listener_errors: int  # window listeners and tickers that raised
-    open_reports: int  # reports held in open windows
+# Unacknowledged messages are checkpointed and acknowledged after this long, or once the transport's `ack_batch`
+# wait. A checkpoint writes every open report; with many open reports the time-driven ones are spaced so that
+# checkpointing takes at most a quarter of the time.
+CHECKPOINT_INTERVAL_S = 0.2
 
 
 class ObservationAgent:
@@ -89,13 +72,18 @@ class ObservationAgent:
         )
         self._dedup = Deduplicator(config.dedup_capacity)
         self._lateness = round(config.allowed_lateness_s * 1_000_000)
+        self._max_future = round(config.max_future_s * 1_000_000)
+        self._checkpointing = False  # set by start() over a transport whose acks can wait for a checkpoint
+        self._checkpoint_lock: asyncio.Lock | None = None
+        self._checkpointed_at = time.monotonic()
+        self._checkpoint_gap = CHECKPOINT_INTERVAL_S
         self._lock = threading.RLock()
         self._emit_lock = threading.Lock()
         self._outbox: deque[WindowMetrics] = deque()
         self._max_seen: int | None = None
         self._windows = WindowSet(config.windows)
         self._decode_stats = DecodeStats()
-        self._received = self._late = self._emitted = 0
+        self._received = self._late = self._emitted = self._future = self._foreign = 0
         self._sink_errors = self._listener_errors = self._ticker_errors = 0
         self._last_arrival = time.monotonic()
         self._saved_ids: list[str] = []
@@ -122,17 +110,37 @@ class ObservationAgent:
             )
         return self._transport
 
-    def start(self, ready_timeout: float = 10.0) -> None:
-        """Subscribe on a background thread; returns once subscribed (or after `ready_timeout`, still retrying)."""
+    def start(self, ready_timeout: float = 1.0) -> None:
+        """Subscribe on a background thread; returns once subscribed or after `ready_timeout`, still retrying
+        (see `state`): an unreachable broker must not hold up the caller."""
         if self._thread is not None:
             return
-        self._install_decoder(self.transport)
+        transport = self.transport
+        self._install_decoder(transport)
+        if transport.can_defer_acks:
+            transport.defers_acks = self._checkpointing = True
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._main()), name=f"rohe-agent-{self.config.app}", daemon=True
         )
         self._thread.start()
         if not self._ready.wait(ready_timeout):
-            log.warning("agent %s: transport not subscribed after %.0f s; still trying", self.config.app, ready_timeout)
+            log.warning("agent %s: transport not subscribed after %.1f s; still trying", self.config.app, ready_timeout)
+
+    @property
+    def state(self) -> str:
+        """stopped | connecting (never subscribed yet) | subscribed | reconnecting (lost its broker)."""
+        if self._thread is None or not self._thread.is_alive():
+            return "stopped"
+        if not self._ready.is_set():
+            return "connecting"
+        return "subscribed" if self.transport.connected else "reconnecting"
+
+    @property
+    def detail(self) -> str | None:
+        """Why the transport is not subscribed (the last connection error), if it is not."""
+        if self.state in ("subscribed", "stopped"):
+            return None
+        return self.transport.last_error or None
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop receiving, close every open window, emit it, and save the state."""
@@ -163,12 +171,21 @@ class ObservationAgent:
     def ingest(self, reports: Sequence[Report]) -> None:
         if not reports:
             return
+        app, run = self.config.app, self.config.run
+        ceiling = to_micros(datetime.now(UTC)) + self._max_future
         with self._lock:
             self._received += len(reports)
             fresh = self._dedup.fresh(list(reports))
             newest = self._max_seen
             for report in fresh:
+                if report.app != app or report.run != run:
+                    self._foreign += 1  # a misrouted or colliding channel must not mix app runs
+                    continue
                 micros = to_micros(report.timestamp)
+                if micros > ceiling:
+                    # Taking it would move the watermark (saved with the state) past every honest report to come.
+                    self._future += 1
+                    continue
                 self._predictions.remember(report)
                 if not self._windows.add(report, micros):
                     self._late += 1
@@ -186,8 +203,15 @@ class ObservationAgent:
         then call the tickers. The background clock calls it about once a second; tests may call it directly."""
         moment = now or datetime.now(UTC)
         idle = self.config.idle_close_s
+        quiet_since = self._last_arrival
+        if self._thread is not None and self._ready.is_set():
+            if not self.transport.connected:
+                # Quiet because the broker is away, not because the app is: what it holds arrives after the
+                # reconnect and must find its windows open. The idle time counts from the reconnect.
+                quiet_since = time.monotonic()
+            quiet_since = max(quiet_since, self.transport.connected_since)
         # With nothing held there is nothing to close, and finalising empty time would only make stragglers late.
-        if idle is not None and self._windows.held > 0 and time.monotonic() - self._last_arrival >= idle:
+        if idle is not None and self._windows.held > 0 and time.monotonic() - quiet_since >= idle:
             with self._lock:
                 self._queue(self._advance_to(to_micros(moment) - self._lateness))
             self._drain()
@@ -208,17 +232,22 @@ class ObservationAgent:
     def stats(self) -> AgentStats:
         with self._lock:
             transport_errors = self._transport.stats.errors if self._transport is not None else 0
+            transport_rejected = self._transport.stats.rejected if self._transport is not None else 0
             return AgentStats(
                 received=self._received,
                 malformed=self._decode_stats.errors + transport_errors,
                 duplicates=self._dedup.duplicates,
                 late_dropped=self._late,
+                future_dropped=self._future,
+                foreign_dropped=self._foreign,
+                rejected=self._decode_stats.rejected + transport_rejected,
                 windows_emitted=self._emitted,
                 feedback_unmatched=self._aggregator.unmatched_feedback,
                 plugin_errors=self._aggregator.function_errors,
                 sink_errors=self._sink_errors,
                 listener_errors=self._listener_errors + self._ticker_errors,
                 open_reports=self._windows.held,
+                unacked=len(self._transport.unacked) if self._transport is not None else 0,
             )
 
     # -- internals -------------------------------------------------------------------------------------------
@@ -271,41 +300,69 @@ class ObservationAgent:
                         log.exception("agent %s: window listener %r failed", self.config.app, listener)
             self._save_state()
 
-    def _save_state(self, force: bool = False) -> None:
-        """Horizons go with every save, so stored windows and the resume point agree; the (larger) list of ids
-        in open windows is refreshed at most every `state_interval_s`, and always on flush."""
+    def _save_state(self, force: bool = False) -> bool:
+        """Horizons go with every save, so stored windows and the resume point agree. When checkpointing, every
+        save holds the reports of the open windows themselves (acks wait for such a save); otherwise only their
+        ids, refreshed at most every `state_interval_s` and always on flush. True once stored."""
         with self._lock:
-            now = time.monotonic()
-            if force or now - self._ids_saved_at >= self.config.state_interval_s:
-                ids = [str(r.report_id) for r in self._windows.open_reports()]
-                self._saved_ids = ids[-self.config.dedup_capacity :]
-                self._ids_saved_at = now
-            state: dict[str, Any] = {
-                "version": STATE_VERSION,
-                "max_seen_us": self._max_seen,
-                "horizons": self._windows.horizons,
-                "open_report_ids": self._saved_ids,
-            }
+            state = self._state(force)
         try:
             self._sink.save_agent_state(self.config.app, self.config.run, state)
         except Exception:
             self._sink_errors += 1
             log.exception("agent %s: saving state failed", self.config.app)
+            return False
+        return True
 
-    def _restore(self, state: dict[str, Any] | None) -> None:
-        if not state or state.get("version") != STATE_VERSION:
+    def _state(self, force: bool) -> dict[str, Any]:
+        if self._checkpointing:
+            return encode_state(self._max_seen, self._windows.horizons, open_reports=self._windows.open_reports())
+        now = time.monotonic()
+        if force or now - self._ids_saved_at >= self.config.state_interval_s:
+            ids = [str(r.report_id) for r in self._windows.open_reports()]
+            self._saved_ids = ids[-self.config.dedup_capacity :]
+            self._ids_saved_at = now
+        return encode_state(self._max_seen, self._windows.horizons, open_ids=self._saved_ids)
+
+    def _checkpoint(self) -> bool:
+        """Store windows due and the state with every open report; True when nothing received is only in memory."""
+        self._drain()
+        with self._lock:
+            if self._outbox:  # storage is failing: closed windows exist only here, so nothing may be acked
+                return False
+        return self._save_state()
+
+    async def _checkpoint_and_ack(self) -> None:
+        transport, lock = self._transport, self._checkpoint_lock
+        if transport is None or lock is None or not transport.unacked:
             return
-        horizons = state.get("horizons") or {}
-        self._windows.restore({key: None if value is None else int(value) for key, value in horizons.items()})
-        max_seen = state.get("max_seen_us")
-        self._max_seen = int(max_seen) if max_seen is not None else None
+        async with lock:
+            # Every message counted here was ingested: a transport records a message just before yielding its
+            # reports, and ingesting them is synchronous, so no other task ran in between.
+            count = len(transport.unacked)
+            started = time.monotonic()
+            if count and await asyncio.to_thread(self._checkpoint):
+                await transport.acknowledge(count)
+            self._checkpointed_at = time.monotonic()
+            self._checkpoint_gap = max(CHECKPOINT_INTERVAL_S, 3 * (self._checkpointed_at - started))
+        self._checkpoint_gap = CHECKPOINT_INTERVAL_S
+
+    def _restore(self, saved: dict[str, Any] | None) -> None:
+        state = restore_state(saved, to_micros(datetime.now(UTC)), self._max_future, self._lateness)
+        if state is None:
+            return
+        self._windows.restore(state.horizons)
+        self._max_seen = state.max_seen
         # Reports already counted before the restart must not count again if a sender resends them.
-        # Placeholders carrying only the id are enough for the de-duplicator, which reads nothing else.
-        self._dedup.remember(uuid.UUID(i) for i in dict.fromkeys(state.get("open_report_ids", [])))
+        self._dedup.remember(state.report_ids)
+        for report in state.open_reports:  # a checkpoint's open windows come back whole
+            self._predictions.remember(report)
+            self._windows.add(report, to_micros(report.timestamp))
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        self._checkpoint_lock = asyncio.Lock()
         consume = asyncio.create_task(self._consume())
         clock = asyncio.create_task(self._clock())
         try:
@@ -314,6 +371,9 @@ class ObservationAgent:
             for task in (consume, clock):
                 task.cancel()
             await asyncio.gather(consume, clock, return_exceptions=True)
+            if self._checkpointing:  # what arrived is stored now, so the broker need not send it again
+                with contextlib.suppress(Exception):
+                    await self._checkpoint_and_ack()
             with contextlib.suppress(Exception):
                 await self.transport.close()
 
@@ -333,12 +393,24 @@ class ObservationAgent:
                         self.ingest(batch)
                     except Exception:  # a bug on one batch must not end the subscription
                         log.exception("agent %s: ingesting a batch of %d reports failed", self.config.app, len(batch))
+                    if self._checkpointing and (
+                        len(self.transport.unacked) >= self.transport.ack_batch
+                        or time.monotonic() - self._checkpointed_at >= self._checkpoint_gap
+                    ):
+                        await self._checkpoint_and_ack()
             finally:
                 with contextlib.suppress(Exception):
                     await stream.aclose()
             return
 
     async def _clock(self) -> None:
+        period = min(1.0, self.config.idle_close_s or 1.0)
+        next_tick = time.monotonic() + period
         while True:
-            await asyncio.sleep(min(1.0, self.config.idle_close_s or 1.0))
-            self.tick()
+            # Quick rounds while messages wait for their ack, so a quiet channel is acknowledged promptly too.
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S if self._checkpointing else period)
+            if self._checkpointing and time.monotonic() - self._checkpointed_at >= self._checkpoint_gap:
+                await self._checkpoint_and_ack()
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + period
+                self.tick()

@@ -52,7 +52,7 @@ class Probe:
     def __init__(self, app: str, run: str = "default", *, transport: Transport | None = None,
                  service: str | None = None, node: str | None = None, batch_size: int = 100,
                  flush_interval_s: float = 0.05, max_in_memory: int = 10_000, spill_dir: Path | None = None,
-                 retry_delay_s: float = 0.2, max_retry_delay_s: float = 5.0,
+                 retry_delay_s: float = 0.2, max_retry_delay_s: float = 1.0,
                  resource_interval_s: float | None = None) -> None:
         problems = [Problem(name, "must be greater than 0", "use e.g. 0.05") for name, value in
                     (("flush_interval_s", flush_interval_s), ("retry_delay_s", retry_delay_s)) if value <= 0]
