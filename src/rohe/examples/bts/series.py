@@ -98,7 +98,7 @@ def bin_of(kwh: FloatArray) -> IntArray:
 
 
 def centres() -> FloatArray:
-    return (np.arange(N_BINS) + 0.5) * BIN_KWH
+    return np.asarray((np.arange(N_BINS) + 0.5) * BIN_KWH, dtype=np.float64)
 
 
 def two_hot(forecasts: FloatArray) -> FloatArray:
