@@ -65,10 +65,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             rows.extend(measure(name, Path(directory)))
     table = Table(title="example applications on this machine")
-    for column in ("app", "model", "training_s", "size_kb", "p50_ms", "p99_ms", "accuracy", "mae_kwh"):
+    columns = ("app", "model", "training_s", "size_kb", "p50_ms", "p99_ms", "accuracy", "mae_kwh")
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in table.columns and [str(c.header) for c in table.columns]))
+        table.add_row(*(str(row.get(c, "")) for c in columns))
     load = os.getloadavg()
     Console().print(table)
     Console().print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")

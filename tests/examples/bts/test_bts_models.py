@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rohe.examples.bts.models import MODEL_NAMES, ensure_models
-from rohe.examples.bts.series import N_BINS, BIN_KWH, decode, two_hot
+from rohe.examples.bts.series import BIN_KWH, N_BINS, decode, two_hot
 
 # MAE floors in kWh on held-out weeks (the series' load spans 0.9-2.5 kWh); the learned members must
 # beat the seasonal baseline.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from bts_fixtures import TrainedBts
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 
+from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.bts import CONTRACT_FILES, PIPELINE_FILE, data_file
 from rohe.examples.bts.series import decode

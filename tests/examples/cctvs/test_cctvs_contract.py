@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from example_apps_helpers import agent_custom, feedback_report, request_report
 
+from example_apps_helpers import agent_custom, feedback_report, request_report
 from rohe.core.contracts import load_contract
 from rohe.examples.cctvs import data_file
 from rohe.examples.cctvs.scenes import BACKGROUND, PERSON, VEHICLE

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cctvs_fixtures import TrainedCctvs
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 
+from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.cctvs import CONTRACT_FILES, PIPELINE_FILE, data_file
 

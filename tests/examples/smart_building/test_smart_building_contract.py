@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from example_apps_helpers import agent_custom, feedback_report, member_report, request_report
 
+from example_apps_helpers import agent_custom, feedback_report, member_report, request_report
 from rohe.core.contracts import load_contract
 from rohe.examples.smart_building import data_file
 

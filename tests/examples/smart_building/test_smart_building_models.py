@@ -13,8 +13,8 @@ from rohe.core.errors import NotFound
 from rohe.examples.smart_building.iot_journal import COUNTERPARTS, published_names, side_by_side
 from rohe.examples.smart_building.models import MODALITY_OF, aeon_available, ensure_models, load_model, model_names
 from rohe.serving.profiling import profile_models
+from shared_inputs import IOT_JOURNAL
 
-IOT_JOURNAL = Path("/work/shared/datasets/IoT_journal/profiling")
 # Floors on the small test set (25 recordings per class to train; chance is 0.25).
 FLOOR = {"MINI_ROCKET": 0.85, "MINI_ROCKET_S": 0.6, "FRAME_LINEAR": 0.6, "FRAME_MLP": 0.4}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 from smart_building_fixtures import MODALITIES, TrainedSmartBuilding
 
+from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
 from rohe.core.config import Settings
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.smart_building import CONTRACT_FILES, PIPELINE_FILE, data_file, split_sample
