@@ -27,6 +27,7 @@ The kinds:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from importlib.metadata import entry_points
 from threading import Lock
 from typing import Protocol, runtime_checkable
 
+log = logging.getLogger(__name__)
 Row = dict[str, str]
 ENTRY_POINT_GROUP = "rohe.cdm_derivations"
 
@@ -66,8 +68,12 @@ def _load_entry_points() -> None:
             return
         _entry_points_loaded = True
         for entry in entry_points(group=ENTRY_POINT_GROUP):
-            factory: Callable[[], RowDerivation] = entry.load()
-            _registry.setdefault(entry.name, factory())
+            try:
+                factory: Callable[[], RowDerivation] = entry.load()
+                _registry.setdefault(entry.name, factory())
+            except Exception:  # a broken plug-in must not stop every application's metrics
+                log.exception("row derivation %s (%s) failed to load; its fields stay underived", entry.name,
+                              entry.value)
 
 
 def derivation_for(application: str) -> RowDerivation | None:
