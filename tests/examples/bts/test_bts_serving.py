@@ -3,15 +3,20 @@ ROHE's contract observed; and the two consumers getting visibly different member
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from bts_fixtures import TrainedBts
 
 from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
+from rohe.core.config import Settings
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.bts import CONTRACT_FILES, PIPELINE_FILE, data_file
-from rohe.examples.bts.series import decode
+from rohe.examples.bts.series import BIN_KWH, decode
 from rohe.examples.registry import example_app
+from rohe.observation.embedded import finish, observed_run
+from rohe.platform import Platform
 from rohe.serving.pipeline import load_pipeline
 
 
@@ -40,21 +45,38 @@ def test_the_two_consumers_get_different_members(catalog: ProfileCatalog) -> Non
 
 
 def test_forecasts_served_through_the_gateway_and_the_contract_observed(
-    bts: TrainedBts, catalog: ProfileCatalog
+    bts: TrainedBts, catalog: ProfileCatalog, tmp_path: Path
 ) -> None:
     contracts = [data_file(name) for name in CONTRACT_FILES]
     test = bts.dataset.test
     picks = np.arange(0, len(test), max(1, len(test) // 30))[:30]
-    with member_servers(bts.first.predictors()) as endpoints, gateway_client(
-        data_file(PIPELINE_FILE), catalog, contracts, endpoints, {"energy": lambda s: bts.first.scaler(s)[0].tolist()}
-    ) as client:
-        answers = []
-        for i in picks:
-            body = {"consumer": "grid-operator", "algorithm": "all-models", "input": test.windows[i].tolist()}
-            reply = client.post("/infer", json=body)
-            assert reply.status_code == 200, reply.text
-            answers.append(reply.json())
-        bad = client.post("/infer", json={"consumer": "grid-operator", "input": [1.0, 2.0]})
+    platform = Platform.open(Settings(data_dir=tmp_path))
+    try:
+        with observed_run(platform.observation, "bts", "t1", contracts, window_s=60.0) as observed, \
+                member_servers(bts.first.predictors()) as endpoints, \
+                gateway_client(data_file(PIPELINE_FILE), catalog, contracts, endpoints,
+                               {"energy": lambda s: bts.first.scaler(s)[0].tolist()},
+                               sink=observed.probe, run=observed.run) as client:
+            answers = []
+            for n, i in enumerate(picks):
+                body = {"consumer": "bts-sla-001", "algorithm": "all-models", "input": test.windows[i].tolist(),
+                        "request_id": f"r{n}"}
+                reply = client.post("/infer", json=body)
+                assert reply.status_code == 200, reply.text
+                answers.append(reply.json())
+                client.post("/feedback", json={"request_id": f"r{n}", "true_class": int(test.labels[i])})
+            bad = client.post("/infer", json={"consumer": "grid-operator", "input": [1.0, 2.0]})
+            finish(platform.observation, observed)
+            windows = platform.observation.store.list_windows("bts", "t1")
+    finally:
+        platform.close()
+    custom: dict[str, float] = {}
+    for window in windows:
+        custom.update({k: v for k, v in window.custom.items() if v is not None})
+    answered = np.array([a["predicted_class"] for a in answers])
+    # The observed MAE is between the answered and the actual bin centres (the wire carries bins).
+    assert custom["forecast_mae"] == pytest.approx(np.mean(np.abs(answered - test.labels[picks])) * BIN_KWH)
+    assert 0 < custom["prediction_variance"] < 0.1
     assert bad.status_code in (400, 422) and "168" in bad.text
     assert all(sorted(a["answered"]) == sorted(bts.first.regressors) for a in answers)
     # The answered bin must be the argmax of the members' mean vector, and land near the actual reading.
