@@ -34,7 +34,21 @@ def _object_classification(data_dir: Path) -> Workload:
     return object_classification_workload(data_dir)
 
 
-EXAMPLES: dict[str, Callable[[Path], Workload]] = {"object_classification": _object_classification}
+def _registered(name: str) -> Callable[[Path], Workload]:
+    def load(data_dir: Path) -> Workload:
+        from rohe.examples.registry import example_app
+
+        return example_app(name).workload(data_dir)
+
+    return load
+
+
+EXAMPLES: dict[str, Callable[[Path], Workload]] = {
+    "object_classification": _object_classification,
+    "bts": _registered("bts"),
+    "cctvs": _registered("cctvs"),
+    "smart_building": _registered("smart-building"),
+}
 
 
 def load_workload(example: str, data_dir: Path) -> Workload:

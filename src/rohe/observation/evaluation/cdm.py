@@ -26,6 +26,7 @@ from typing import Any
 
 from rohe.core.contracts import CDMDefinition, ConsumerContract
 from rohe.core.errors import Conflict, InvalidInput, Problem
+from rohe.observation.evaluation.cdm_expressions import derive_rows
 from rohe.observation.evaluation.span import COUNT, DENOMINATOR, NUMERATOR, SUM, SUMSQ
 from rohe.observation.reports import Report, ReportKind
 
@@ -86,7 +87,7 @@ def report_rows(reports: Sequence[Report]) -> Rows:
             continue
         row = _row(report, feedback.get(report.request_id) if report.request_id else None)
         (requests if report.model_id is None else members).append(row)
-    return Rows(requests, members)
+    return Rows(*derive_rows(requests, members))  # an application's own vocabulary (cdm_expressions.py)
 
 
 def _number(text: str | None) -> float | None:
