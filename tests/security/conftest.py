@@ -3,22 +3,16 @@ so a 500 is seen as the attacker sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
+from attack_kit import MakeClient
 from fastapi.testclient import TestClient
 
 from rohe.api.app import create_app
 from rohe.core.config import ApiSettings, ObservationSettings, Settings
-
-TOKEN = "attack-tests-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-AGENT: dict[str, Any] = {"windows": [{"size_s": 1}], "allowed_lateness_s": 0, "idle_close_s": None}
-
-MakeClient = Callable[..., TestClient]
 
 
 @pytest.fixture

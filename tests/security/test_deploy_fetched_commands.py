@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from attack_kit import AUTH, TOKEN
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import AUTH, TOKEN
 from factories import node_doc
 from rohe.api.app import create_app
 from rohe.cli.main import app as cli

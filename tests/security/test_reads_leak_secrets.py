@@ -4,9 +4,9 @@ passed the "no password in the URL" check, and a service's env (DB_PASSWORD) was
 from __future__ import annotations
 
 import pytest
+from attack_kit import AUTH, TOKEN, MakeClient
 from fastapi.testclient import TestClient
 
-from conftest import AUTH, TOKEN, MakeClient
 from rohe.core.config import ApiSettings
 from rohe.core.redact import REDACTED, redact_url
 from rohe.observation.registration import AppRegistration, ProbeConfig, TransportConfig, app_id

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from attack_kit import AGENT, AUTH, TOKEN, MakeClient
 from fastapi.testclient import TestClient
 
-from conftest import AGENT, AUTH, TOKEN, MakeClient
 from rohe.core.config import ApiSettings
 
 

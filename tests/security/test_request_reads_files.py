@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from attack_kit import AGENT
 from fastapi.testclient import TestClient
-
-from conftest import AGENT
 
 SECRET_LINE = "root:$6$TOPSECRETHASH:19000:0:99999:7:::"
 
@@ -21,7 +20,7 @@ def _secret_file(folder: Path) -> Path:
 
 def test_a_contract_outside_the_data_dir_is_refused_unread(registered: TestClient, tmp_path: Path) -> None:
     shadow = _secret_file(tmp_path / "etc")
-    for named in (str(shadow), "../etc/shadow", "/etc/shadow"):
+    for named in (str(shadow), "../etc/shadow", "/etc/shadow", "x\u0000y"):
         reply = registered.post("/observation/apps/shop/agent/start", json={**AGENT, "contracts": [named]})
         assert reply.status_code == 422, reply.text
         assert reply.json()["problems"][0]["location"] == "contracts[0]"

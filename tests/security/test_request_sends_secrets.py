@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from attack_kit import AGENT, MakeClient
 from fastapi.testclient import TestClient
 
-from conftest import AGENT, MakeClient
 from rohe.core.config import ApiSettings, ObservationSettings
 
 EVIL = "http://198.51.100.7:8080"  # TEST-NET-2: nothing answers there, and nothing must be sent there

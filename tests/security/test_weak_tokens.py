@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from attack_kit import AUTH, TOKEN, MakeClient
 
-from conftest import AUTH, TOKEN, MakeClient
 from rohe.core.config import ApiSettings, load_settings
 from rohe.core.errors import InvalidInput
 

@@ -105,8 +105,11 @@ class RequestPolicy:
         """`path` (relative ones are taken from the data dir) resolved, if it lies inside the data dir."""
         root = self.data_dir.resolve()
         candidate = Path(path)
-        resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
-        if not resolved.is_relative_to(root):
+        try:
+            resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        except (OSError, ValueError):  # a NUL byte, a symlink loop: no file a request may name
+            resolved = None
+        if resolved is None or not resolved.is_relative_to(root):
             raise InvalidInput("a request may only name files inside the server's data dir", [Problem(
                 setting, f"'{path}' is outside the data dir",
                 "put the file in the server's data dir and give its path relative to it")])

@@ -89,11 +89,11 @@ def test_the_service_starts_and_serves_requests(farm: Farm, tmp_path: Path) -> N
 def test_bad_endpoints_and_public_binds_are_refused_with_a_message(farm: Farm, tmp_path: Path) -> None:
     args = write_inputs(tmp_path)
     runner = CliRunner()
-    result = runner.invoke(app, [*args, "--endpoint", "logreg"], env={"ROHE_API__TOKEN": ""})
+    result = runner.invoke(app, [*args, "--endpoint", "logreg"], env={"ROHE_API__TOKEN": None})
     assert result.exit_code == 2 and "model=URL" in result.output
     result = runner.invoke(app, [*args, "--endpoint", f"ghost={farm.urls['logreg']}"])
     assert result.exit_code == 2 and "endpoints.ghost" in result.output
     result = runner.invoke(
-        app, [*args, "--endpoint", f"logreg={farm.urls['logreg']}", "--host", "0.0.0.0"], env={"ROHE_API__TOKEN": ""}
+        app, [*args, "--endpoint", f"logreg={farm.urls['logreg']}", "--host", "0.0.0.0"], env={"ROHE_API__TOKEN": None}
     )
     assert result.exit_code == 2 and "without a token" in result.output
