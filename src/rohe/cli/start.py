@@ -42,7 +42,7 @@ def _serve_api(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from rohe.api.app import create_app
-    from rohe.api.security import check_bind
+    from rohe.core.auth import check_bind
 
     settings = load_settings()
     host = host or settings.api.host
@@ -83,7 +83,7 @@ def serving_service(
     """Serve a pipeline's models through the serving gateway (POST /infer, /feedback; docs at /docs)."""
     import uvicorn
 
-    from rohe.api.security import check_bind
+    from rohe.core.auth import check_bind
     from rohe.core.shutdown import exit_cleanly_on_sigterm
     from rohe.observation.embedded import observed_run
     from rohe.platform import Platform

@@ -25,7 +25,7 @@ import uvicorn
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rohe.api.security import check_bind
+from rohe.core.auth import check_bind
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.core.profiles import ProfileCatalog, load_catalog
