@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
+from heapq import heappush
 
 import numpy as np
 
@@ -146,7 +147,7 @@ class _Simulation:
             if heap and heap[0][0] <= next_arrival:
                 now, _, kind, payload = pop()
                 if kind == _DONE:
-                    self._done(now, *payload)
+                    self._done(now, payload)
                 elif kind == _PHASE_END:
                     request, phase = payload
                     if request.open and request.phase == phase:
@@ -202,11 +203,17 @@ class _Simulation:
         rotation = self.rotation.of
         dispatch = self._dispatch
         for model in models:
-            dispatch(Job(request, model, phase, *rotation(model)), now)
+            replicas, start = rotation(model)
+            dispatch(Job(request, model, phase, replicas, start), now)
 
     def _dispatch(self, job: Job, now: float) -> None:
         """Send `job` to the next replica that accepts the connection; none left: the member failed."""
-        instance = next_replica(job)
+        replicas = job.replicas
+        if len(replicas) == 1 and not job.tried:  # the common case, without the rotation arithmetic
+            job.tried = 1
+            instance: InstanceState | None = replicas[0] if replicas[0].up else None
+        else:
+            instance = next_replica(job)
         if instance is None:
             self._member_over(job.request, now)
         elif instance.busy < instance.limit:
@@ -222,9 +229,11 @@ class _Simulation:
         work = draws.pop() if draws else self.sampler.refill(instance)
         if instance.slowdowns:
             work *= instance.factor
-        self.events.after(work, _DONE, (instance, instance.epoch, job))
+        events = self.events
+        heappush(events.heap, (events.now + work, next(events.sequence), _DONE, (instance, instance.epoch, job)))
 
-    def _done(self, now: float, instance: InstanceState, epoch: int, job: Job) -> None:
+    def _done(self, now: float, payload: tuple[InstanceState, int, Job]) -> None:
+        instance, epoch, job = payload
         if epoch != instance.epoch:
             return  # lost in a crash; already handled then
         instance.busy -= 1
