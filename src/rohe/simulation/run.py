@@ -51,6 +51,7 @@ class _Request:
         "phase_end",
         "plan",
         "query",
+        "timer",
     )
 
     def __init__(self, index: int, query: SimQuery, gateway: SimGateway, deadline_s: float, overhead_s: float) -> None:
@@ -62,6 +63,7 @@ class _Request:
         self.plan: ExecutionPlan | None = None
         self.phase = -1
         self.phase_end = 0.0
+        self.timer = False  # whether this phase's deadline event is scheduled
         self.open = False
         self.outstanding = 0
         self.asked: list[str] = []
@@ -199,7 +201,7 @@ class _Simulation:
         request.open = True
         request.outstanding = len(models)
         request.asked.extend(models)
-        self.events.after(length_s, _PHASE_END, (request, phase))
+        request.timer = False
         rotation = self.rotation.of
         dispatch = self._dispatch
         for model in models:
@@ -219,7 +221,19 @@ class _Simulation:
         elif instance.busy < instance.limit:
             self._begin(instance, job)
         else:
+            self._arm(job.request)  # queued: it may not finish within the phase
             instance.queue.append(job)
+
+    def _arm(self, request: _Request) -> None:
+        """Schedule the phase's deadline event, once, as soon as some member might outlive the phase.
+
+        A phase whose members all finish in time never needs the event, so most phases never schedule one;
+        arming before the member's completion is pushed keeps the order of a tie: the deadline goes first.
+        """
+        if not request.timer and request.open:
+            request.timer = True
+            events = self.events
+            heappush(events.heap, (request.phase_end, next(events.sequence), _PHASE_END, (request, request.phase)))
 
     def _begin(self, instance: InstanceState, job: Job) -> None:
         instance.busy += 1
@@ -230,6 +244,9 @@ class _Simulation:
         if instance.slowdowns:
             work *= instance.factor
         events = self.events
+        request = job.request
+        if events.now + work >= request.phase_end and request.phase == job.phase:
+            self._arm(request)
         heappush(events.heap, (events.now + work, next(events.sequence), _DONE, (instance, instance.epoch, job)))
 
     def _done(self, now: float, payload: tuple[InstanceState, int, Job]) -> None:
