@@ -68,6 +68,7 @@ def synthetic_catalog(models: int, seed: int = 11) -> ProfileCatalog:
                     node_type=node_type,
                     latency_p50_ms=p50 / speed,
                     latency_p99_ms=p50 * tail / speed,
+                    throughput_rps=1000 * speed / p50,  # rohe-ensemble sizes replicas by it
                     accuracy=sum(per_class.values()) / CLASSES,
                     class_accuracy=per_class,
                     class_confidence=confidence,
