@@ -20,11 +20,12 @@ Event = tuple[float, int, int, Any]
 class EventQueue:
     """A time-ordered queue of events; `pop` returns the earliest, first-scheduled first on a tie."""
 
-    __slots__ = ("_sequence", "heap", "now", "processed")
+    # `heap` and `sequence` are public so the simulation's hottest path can push without a method call.
+    __slots__ = ("heap", "now", "processed", "sequence")
 
     def __init__(self) -> None:
         self.heap: list[Event] = []
-        self._sequence = itertools.count()
+        self.sequence = itertools.count()
         self.now = 0.0
         self.processed = 0
 
@@ -35,11 +36,11 @@ class EventQueue:
         """Schedule `kind` at absolute time `at`; an event in the past would break causality, so it is refused."""
         if at < self.now:
             raise ValueError(f"event at {at} is before the current time {self.now}")
-        heapq.heappush(self.heap, (at, next(self._sequence), kind, payload))
+        heapq.heappush(self.heap, (at, next(self.sequence), kind, payload))
 
     def after(self, delay: float, kind: int, payload: Any = None) -> None:
         """Schedule `kind` `delay` (>= 0, unchecked: the hot path) seconds after the current time."""
-        heapq.heappush(self.heap, (self.now + delay, next(self._sequence), kind, payload))
+        heapq.heappush(self.heap, (self.now + delay, next(self.sequence), kind, payload))
 
     def next_time(self) -> float:
         return self.heap[0][0] if self.heap else float("inf")

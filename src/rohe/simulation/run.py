@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
+from heapq import heappush
 
 import numpy as np
 
@@ -50,6 +51,7 @@ class _Request:
         "phase_end",
         "plan",
         "query",
+        "timer",
     )
 
     def __init__(self, index: int, query: SimQuery, gateway: SimGateway, deadline_s: float, overhead_s: float) -> None:
@@ -61,6 +63,7 @@ class _Request:
         self.plan: ExecutionPlan | None = None
         self.phase = -1
         self.phase_end = 0.0
+        self.timer = False  # whether this phase's deadline event is scheduled
         self.open = False
         self.outstanding = 0
         self.asked: list[str] = []
@@ -146,7 +149,7 @@ class _Simulation:
             if heap and heap[0][0] <= next_arrival:
                 now, _, kind, payload = pop()
                 if kind == _DONE:
-                    self._done(now, *payload)
+                    self._done(now, payload)
                 elif kind == _PHASE_END:
                     request, phase = payload
                     if request.open and request.phase == phase:
@@ -198,21 +201,39 @@ class _Simulation:
         request.open = True
         request.outstanding = len(models)
         request.asked.extend(models)
-        self.events.after(length_s, _PHASE_END, (request, phase))
+        request.timer = False
         rotation = self.rotation.of
         dispatch = self._dispatch
         for model in models:
-            dispatch(Job(request, model, phase, *rotation(model)), now)
+            replicas, start = rotation(model)
+            dispatch(Job(request, model, phase, replicas, start), now)
 
     def _dispatch(self, job: Job, now: float) -> None:
         """Send `job` to the next replica that accepts the connection; none left: the member failed."""
-        instance = next_replica(job)
+        replicas = job.replicas
+        if len(replicas) == 1 and not job.tried:  # the common case, without the rotation arithmetic
+            job.tried = 1
+            instance: InstanceState | None = replicas[0] if replicas[0].up else None
+        else:
+            instance = next_replica(job)
         if instance is None:
             self._member_over(job.request, now)
         elif instance.busy < instance.limit:
             self._begin(instance, job)
         else:
+            self._arm(job.request)  # queued: it may not finish within the phase
             instance.queue.append(job)
+
+    def _arm(self, request: _Request) -> None:
+        """Schedule the phase's deadline event, once, as soon as some member might outlive the phase.
+
+        A phase whose members all finish in time never needs the event, so most phases never schedule one;
+        arming before the member's completion is pushed keeps the order of a tie: the deadline goes first.
+        """
+        if not request.timer and request.open:
+            request.timer = True
+            events = self.events
+            heappush(events.heap, (request.phase_end, next(events.sequence), _PHASE_END, (request, request.phase)))
 
     def _begin(self, instance: InstanceState, job: Job) -> None:
         instance.busy += 1
@@ -222,9 +243,14 @@ class _Simulation:
         work = draws.pop() if draws else self.sampler.refill(instance)
         if instance.slowdowns:
             work *= instance.factor
-        self.events.after(work, _DONE, (instance, instance.epoch, job))
+        events = self.events
+        request = job.request
+        if events.now + work >= request.phase_end and request.phase == job.phase:
+            self._arm(request)
+        heappush(events.heap, (events.now + work, next(events.sequence), _DONE, (instance, instance.epoch, job)))
 
-    def _done(self, now: float, instance: InstanceState, epoch: int, job: Job) -> None:
+    def _done(self, now: float, payload: tuple[InstanceState, int, Job]) -> None:
+        instance, epoch, job = payload
         if epoch != instance.epoch:
             return  # lost in a crash; already handled then
         instance.busy -= 1
