@@ -17,11 +17,12 @@ from pathlib import Path
 
 import httpx
 
+import rohe
 from factories import node, service
 from rohe.core.storage import Store
 
 ROHE = "import sys; from rohe.cli.main import app; sys.argv[0] = 'rohe'; app()"
-SOURCE = Path(__file__).resolve().parents[3] / "src"
+SOURCE = Path(rohe.__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
