@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from factories import node, service
 from rohe.core.config import OrchestrationSettings
 from rohe.core.errors import InvalidInput
 from rohe.core.loading import load_document
 from rohe.orchestration.inputs import read_command, read_nodes, read_services
+from rohe.orchestration.placement import ClusterState, ReplicaRequest, get_algorithm
 from rohe.orchestration.rohe_format import is_rohe_document, settings_from_rohe_config
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "rohe-inputs"
@@ -108,13 +110,30 @@ def test_application_override_applies_to_rohe_services() -> None:
 
 def test_orchestration_config_becomes_our_settings() -> None:
     settings = settings_from_rohe_config(load_document(SHARED / "orchestrationConfig.yaml"))
-    assert settings == {"weights": {"cpu": 1.0, "memory": 1.0}, "strategy": "best-fit", "interval": 10.0}
-    assert OrchestrationSettings(**settings).strategy == "best-fit"
+    # strategy 1 is what ROHE calls best fit: it picks the node left with the MOST free, rohe's worst-fit
+    assert settings == {"weights": {"cpu": 1.0, "memory": 1.0}, "strategy": "worst-fit", "interval": 10.0}
+    assert OrchestrationSettings(**settings).strategy == "worst-fit"
 
 
-@pytest.mark.parametrize(("code", "strategy"), [(0, "first-fit"), (1, "best-fit"), (2, "worst-fit")])
-def test_every_rohe_strategy_code_maps(code: int, strategy: str) -> None:
-    assert settings_from_rohe_config({"orchestrateConfig": {"strategy": code}}) == {"strategy": strategy}
+@pytest.mark.parametrize(("code", "strategy"), [(0, "first-fit"), (1, "worst-fit"), (2, "best-fit")])
+def test_every_rohe_strategy_code_maps_to_the_same_behaviour(
+    code: int, strategy: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert settings_from_rohe_config({"orchestrateConfig": {"strategy": code}}) == {"strategy": strategy}
+    notices = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    # the renamed ones say so, in one line; first fit means the same in both
+    assert len(notices) == (0 if code == 0 else 1) and all("\n" not in n and strategy in n for n in notices)
+
+
+@pytest.mark.parametrize(("code", "most_free"), [(1, True), (2, False)])
+def test_rohe_strategy_codes_choose_the_node_rohe_chose(code: int, most_free: bool) -> None:
+    # ROHE's PriorityAlgorithm: 1 ("best fit") takes the highest rank = most left free; 2 the lowest.
+    settings = OrchestrationSettings(**settings_from_rohe_config({"orchestrateConfig": {"strategy": code}}))
+    nodes = [node("small", cores=2, rss=2048), node("large", cores=8, rss=16384)]
+    cluster = ClusterState.build(nodes)
+    result = get_algorithm("rohe-scoring", settings).place(cluster, [ReplicaRequest(service("web"), 0)])
+    assert result.placed[("web", 0)].node == ("large" if most_free else "small")
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from rohe.cli.tables import nodes_table, plan_table, replicas_table, services_ta
 from rohe.core.config import load_settings
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.loading import load_document
-from rohe.orchestration.inputs import read_command, read_nodes
+from rohe.orchestration.inputs import expect_command, read_command, read_nodes
 
 app = typer.Typer(help="Register nodes and services, place replicas, deploy them.", no_args_is_help=True)
 console = Console()
@@ -77,7 +77,8 @@ def get_node(
 ) -> None:
     """Show nodes with used and free capacity (derived from the placed replicas)."""
     if conf is not None:
-        load_document(conf)  # ROHE's GET ALL NODES file carries nothing more than the request itself
+        # ROHE's GET ALL NODES file carries nothing more than the request itself, but it must be one
+        expect_command(load_document(conf), str(conf), "GET ALL NODES")
     with backend(url) as b:
         nodes = [b.get_node(name)] if name else b.list_nodes()
     _emit([n.model_dump(mode="json") for n in nodes], as_json, nodes_table(nodes))
@@ -95,7 +96,7 @@ def get_service(
     """Show services and where their replicas are."""
     if conf is not None:
         # ROHE's GET ALL SERVICES envelope names the requesting client in `application`, not a filter.
-        load_document(conf)
+        expect_command(load_document(conf), str(conf), "GET ALL SERVICES")
     with backend(url) as b:
         services = [b.get_service(name)] if name else b.list_services(app_name)
         wanted = {s.name for s in services}
@@ -168,6 +169,8 @@ def remove_service(
 @handle_errors
 def start_agent(conf: Conf = None, app_name: App = None, url: Url = None) -> None:
     """Start the agent that drains the queue in the background."""
+    if conf is not None:
+        expect_command(load_document(conf), str(conf), "START AGENT")
     with backend(url) as b:
         console.print_json(json.dumps(b.start_agent()))
 
@@ -176,6 +179,8 @@ def start_agent(conf: Conf = None, app_name: App = None, url: Url = None) -> Non
 @handle_errors
 def stop_agent(conf: Conf = None, app_name: App = None, url: Url = None) -> None:
     """Stop the background agent; queued replicas wait until it starts again."""
+    if conf is not None:
+        expect_command(load_document(conf), str(conf), "STOP AGENT")
     with backend(url) as b:
         console.print_json(json.dumps(b.stop_agent()))
 

@@ -74,6 +74,31 @@ def read_command(document: Any) -> RoheCommand | None:
     )
 
 
+def expect_command(document: Any, source: str, expected: str) -> RoheCommand:
+    """The envelope of a ROHE command file that must ask for `expected` (e.g. "GET ALL NODES").
+
+    Commands like get-node take such a file only for compatibility, but a file given is still checked:
+    a missing one, one of another kind or another command is an error naming the file and what was expected.
+    """
+    command = read_command(document)
+    cli = CLI_FOR_ROHE_COMMAND.get(expected, "")
+    example = f"a ROHE command file with `command: {expected}`"
+    if command is None:
+        what = "no `command` field" if isinstance(document, Mapping) else f"a {type(document).__name__}, not a mapping"
+        raise InvalidInput(
+            f"{source} is not a ROHE '{expected}' command file",
+            [Problem("command", f"the file holds {what}", f"give {example}, or leave out --conf")],
+        )
+    if command.command != expected:
+        other = CLI_FOR_ROHE_COMMAND.get(command.command)
+        hint = f"use `rohe orchestration {other} --conf FILE`" if other else f"give {example}"
+        raise InvalidInput(
+            f"{source} is a ROHE '{command.command}' command, not {expected} (expected by {cli})",
+            [Problem("command", f"is '{command.command}'", hint)],
+        )
+    return command
+
+
 def read_nodes(document: Any, source: str = "<input>") -> list[Node]:
     """Nodes from one node mapping, `nodes: [...]`, a bare list, or a ROHE ADD NODE file."""
     _check_not_empty(document, source, NODES)

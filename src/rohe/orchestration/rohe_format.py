@@ -379,7 +379,12 @@ def _service_ports(entry: Mapping[str, Any], location: str, problems: ProblemCol
 
 
 # -- orchestrationConfig.yaml -----------------------------------------------------------------------------
-STRATEGIES = {0: "first-fit", 1: "best-fit", 2: "worst-fit"}
+# ROHE's PriorityAlgorithm ranks nodes by the weighted fraction left free after placement and names its
+# choices by that rank: 0 "first fit" takes the first feasible node; 1 "best fit" the HIGHEST rank, the node
+# left with the most free (rohe's worst-fit: max score); 2 "worst fit" the LOWEST rank, the node left
+# fullest (rohe's best-fit: min score). The behaviour is kept; the names follow rohe's (bin-packing) meaning.
+STRATEGIES = {0: "first-fit", 1: "worst-fit", 2: "best-fit"}
+ROHE_STRATEGY_NAMES = {0: "first fit", 1: "best fit", 2: "worst fit"}
 
 
 def settings_from_rohe_config(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -410,10 +415,18 @@ def settings_from_rohe_config(document: Mapping[str, Any]) -> dict[str, Any]:
         strategy = config["strategy"]
         if isinstance(strategy, bool) or strategy not in STRATEGIES:
             problems.add(
-                "orchestrateConfig.strategy", f"unknown strategy {strategy!r}", "use 0 (first fit), 1 (best fit) or 2"
+                "orchestrateConfig.strategy", f"unknown strategy {strategy!r}", "use 0, 1 or 2 (docs/input-formats.md)"
             )
         else:
             result["strategy"] = STRATEGIES[strategy]
+            if strategy != 0:
+                log.warning(
+                    "ROHE strategy %d ('%s') picks the node left with the %s free capacity: rohe calls that %s",
+                    strategy,
+                    ROHE_STRATEGY_NAMES[strategy],
+                    "most" if strategy == 1 else "least",
+                    STRATEGIES[strategy],
+                )
     if "timer" in document:
         timer = _number(document["timer"], "timer", problems, "give the agent's interval in seconds, above 0")
         if timer == 0:

@@ -1,7 +1,9 @@
 """The Orchestration Service: registers nodes and services and keeps every replica placed or queued.
 
-One instance owns one Store. Every change that touches placements runs under one lock, so the background
-agent and API requests never place from a stale view of free capacity.
+One instance owns one Store. Within a process, every change that touches placements runs under one lock, so
+the background agent and API requests do not overtake each other. Across processes (a CLI `place` next to
+a running service, two services on one PostgreSQL) placement rounds are optimistic: computed from a
+snapshot, stored only if the nodes and replicas they used are unchanged (rohe.core.storage.placement).
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass, field
 
 from rohe.core.config import OrchestrationSettings
 from rohe.core.domain import Allocation, Node, NodeStatus, Replica, ReplicaStatus, Service
+from rohe.core.errors import Conflict, Problem
 from rohe.core.storage import Store
+from rohe.core.storage.placement import PlacementSnapshot, StalePlacement
 from rohe.orchestration.placement import (
+    Bound,
     ClusterState,
     PlacementResult,
     ReplicaRequest,
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 
 REQUEUE_NODE_REMOVED = "node {node} was removed; waiting for placement"
 REQUEUE_NODE_DRAINED = "node {node} was drained; waiting for placement"
+# Rounds computed again when other writers overtake one; each retry starts from a fresh snapshot.
+PLACEMENT_ATTEMPTS = 10
 
 
 @dataclass
@@ -47,6 +54,8 @@ class Plan:
     algorithm: str
     entries: list[PlanEntry] = field(default_factory=list)
     proven_optimal: bool | None = None
+    # exact solvers: the proven bound on the best possible answer and the gap to it
+    bound: Bound | None = None
 
     @property
     def placed(self) -> int:
@@ -130,7 +139,7 @@ class OrchestrationService:
     def plan(self, algorithm: str | None = None, replan: bool = False) -> Plan:
         """Dry run: where the queued replicas (or, with `replan`, all replicas) would go. Stores nothing."""
         with self._lock:
-            result, replicas = self._compute(algorithm, replan)
+            result, replicas = self._compute(self.store.placement_snapshot(), algorithm, replan)
         current = {(r.service, r.index): r.node for r in replicas}
         entries = [
             PlanEntry(
@@ -148,40 +157,67 @@ class OrchestrationService:
             for (service, index), reason in result.unplaced.items()
         ]
         entries.sort(key=lambda e: (e.service, e.index))
-        return Plan(result.algorithm, entries, result.proven_optimal)
+        return Plan(result.algorithm, entries, result.proven_optimal, result.bound)
 
     def place_queued(self, algorithm: str | None = None) -> PlacementResult:
-        """One round of the agent: place what is queued, store the result, keep reasons for the rest."""
+        """One round of the agent: place what is queued, store the result, keep reasons for the rest.
+
+        Optimistic: the round is computed from a snapshot and stored only if nothing it relied on changed
+        meanwhile (another process placing, a node drained or removed, a service removed); otherwise it is
+        computed again from a fresh snapshot, up to PLACEMENT_ATTEMPTS times.
+        """
         with self._lock:
-            result, pending = self._compute(algorithm, replan=False)
-            by_key = {(r.service, r.index): r for r in pending}
-            changed: list[Replica] = []
-            for key, allocation in result.placed.items():
-                replica = by_key[key]
-                changed.append(
-                    replica.model_copy(update={"status": ReplicaStatus.PLACED, "allocation": allocation, "reason": ""})
+            for attempt in range(1, PLACEMENT_ATTEMPTS + 1):
+                snapshot = self.store.placement_snapshot()
+                result, pending = self._compute(snapshot, algorithm, replan=False)
+                try:
+                    self.store.commit_placement(snapshot, _changes(result, pending))
+                except StalePlacement as exc:
+                    log.info("placement round %d was stale (%s); computing again", attempt, exc.message)
+                    continue
+                break
+            else:
+                raise Conflict(
+                    "placement kept clashing with concurrent changes to nodes and replicas",
+                    [
+                        Problem(
+                            "place",
+                            f"{PLACEMENT_ATTEMPTS} rounds in a row were overtaken by other writers",
+                            "run it again once the nodes and services stop changing",
+                        )
+                    ],
                 )
-            for key, reason in result.unplaced.items():
-                replica = by_key[key]
-                if replica.reason != reason:
-                    changed.append(replica.model_copy(update={"reason": reason}))
-            if changed:
-                self.store.update_replicas(changed)
         if result.placed:
             log.info("placed %d replica(s), %d still queued", len(result.placed), len(result.unplaced))
         return result
 
-    def _compute(self, algorithm: str | None, replan: bool) -> tuple[PlacementResult, list[Replica]]:
-        services = {s.name: s for s in self.store.list_services()}
-        replicas = self.store.list_replicas()
-        nodes = self.store.list_nodes()
+    def _compute(
+        self, snapshot: PlacementSnapshot, algorithm: str | None, replan: bool
+    ) -> tuple[PlacementResult, list[Replica]]:
+        services = {s.name: s for s in snapshot.services}
+        replicas = snapshot.replicas
         held: list[tuple[str, Allocation]] = []
         if replan:
             pending = replicas
         else:
             held = [(r.service, r.allocation) for r in replicas if r.allocation is not None]
             pending = [r for r in replicas if r.status is ReplicaStatus.QUEUEING]
-        cluster = ClusterState.build(nodes, held)
+        cluster = ClusterState.build(snapshot.nodes, held)
         requests = [ReplicaRequest(services[r.service], r.index) for r in pending]
         chosen = get_algorithm(algorithm or self.settings.algorithm, self.settings)
         return chosen.place(cluster, requests), pending
+
+
+def _changes(result: PlacementResult, pending: Sequence[Replica]) -> list[Replica]:
+    """The replicas a round changes: those it placed, and queued ones whose reason is new."""
+    by_key = {(r.service, r.index): r for r in pending}
+    changed: list[Replica] = []
+    for key, allocation in result.placed.items():
+        changed.append(
+            by_key[key].model_copy(update={"status": ReplicaStatus.PLACED, "allocation": allocation, "reason": ""})
+        )
+    for key, reason in result.unplaced.items():
+        replica = by_key[key]
+        if replica.reason != reason:
+            changed.append(replica.model_copy(update={"reason": reason}))
+    return changed

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rohe.core.domain import Replica, ReplicaStatus
 from rohe.core.errors import NotFound, Problem, RoheError
-from rohe.core.storage.tables import ReplicaRow, ServiceRow, utcnow
+from rohe.core.storage.tables import NodeRow, ReplicaRow, ServiceRow, utcnow
 
 WAITING = "waiting for placement"
 # Names per IN (...) list: far below every backend's bound-parameter limit.
@@ -95,7 +95,12 @@ def select_replicas(
 
 
 def write_replicas(session: Session, replicas: Sequence[Replica]) -> None:
-    """Overwrite stored replicas, matched by (service, index); NotFound (and nothing written) if any is missing."""
+    """Overwrite stored replicas, matched by (service, index); NotFound (and nothing written) if any is missing.
+
+    Unconditional (no version check): for placement rounds, which must not overwrite concurrent changes,
+    see rohe.core.storage.placement. The nodes the replicas leave and join are marked as changed, so a
+    placement computed before this write is refused.
+    """
     row_ids = _row_ids(session, {r.service for r in replicas})
     missing = [r.key for r in replicas if (r.service, r.index) not in row_ids]
     if missing:
@@ -107,47 +112,79 @@ def write_replicas(session: Session, replicas: Sequence[Replica]) -> None:
                 if (r.service, r.index) not in row_ids
             ][:SHOWN_PROBLEMS],
         )
-    _update_by_id(session, [(row_ids[(r.service, r.index)], r) for r in replicas])
+    ids = sorted(row_ids[(r.service, r.index)] for r in replicas)
+    touched = {r.node for r in replicas if r.node is not None}
+    for chunk in chunks(ids):
+        touched.update(n for n in session.scalars(select(ReplicaRow.node).where(ReplicaRow.id.in_(chunk))) if n)
+    _bump_nodes(session, sorted(touched))
+    _update(session, [(row_ids[(r.service, r.index)], None, r) for r in replicas])
 
 
-def _update_by_id(session: Session, changes: list[tuple[int, Replica]]) -> None:
+def update_versioned(session: Session, changes: Sequence[tuple[int, int, Replica]]) -> int:
+    """Write (row id, expected version, replica) where the row still has that version; returns rows written."""
+    return _update(session, changes)
+
+
+def _update(session: Session, changes: Sequence[tuple[int, int | None, Replica]]) -> int:
     # One driver-level executemany: building SQLAlchemy bind parameters and JSON per row would cost more than
-    # the database work itself at 100,000 rows.
+    # the database work itself at 100,000 rows. Rows in id order, so concurrent writers lock them in one order.
+    if not changes:
+        return 0
     connection = session.connection()
     dialect = connection.dialect
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     assignments = ", ".join(f"{column} = {marker}" for column in _COLUMNS)
-    statement = f"UPDATE {_replicas.name} SET {assignments} WHERE id = {marker}"
+    versioned = changes[0][1] is not None
+    condition = f"id = {marker} AND version = {marker}" if versioned else f"id = {marker}"
+    statement = f"UPDATE {_replicas.name} SET {assignments}, version = version + 1 WHERE {condition}"
     stamp_type = _replicas.c.updated_at.type.dialect_impl(dialect)
     to_driver = stamp_type.bind_processor(dialect)
     now = to_driver(utcnow()) if to_driver else utcnow()
-    connection.exec_driver_sql(
-        statement,
-        [
-            (
-                ReplicaStatus(r.status).value,  # tolerate replicas built with model_copy(update=...)
-                r.node,
-                # Same JSON the column type would write; NULL (not JSON null) when unplaced, see tables.
-                r.allocation.model_dump_json() if r.allocation else None,
-                r.reason,
-                now,
-                row_id,
-            )
-            for row_id, r in changes
-        ],
-    )
+    rows = [
+        (
+            ReplicaStatus(r.status).value,  # tolerate replicas built with model_copy(update=...)
+            r.node,
+            # Same JSON the column type would write; NULL (not JSON null) when unplaced, see tables.
+            r.allocation.model_dump_json() if r.allocation else None,
+            r.reason,
+            now,
+            row_id,
+            *((version,) if versioned else ()),
+        )
+        for row_id, version, r in sorted(changes, key=lambda change: change[0])
+    ]
+    written = connection.exec_driver_sql(statement, rows).rowcount
+    return int(written)
 
 
 def requeue_node(session: Session, node: str, reason: str) -> list[Replica]:
-    """Send every replica on `node` back to the queue; returns them as they are now."""
+    """Send every replica on `node` back to the queue; returns them as they are now.
+
+    The node row is marked changed FIRST: that takes its lock, so a placement committing onto this node
+    at the same time either finished before (its replicas are requeued here too) or is refused after.
+    """
+    _bump_nodes(session, [node])
     moved = select_replicas(session, node=node)
     if moved:
         session.execute(
             update(ReplicaRow)
             .where(ReplicaRow.node == node)
-            .values(status=ReplicaStatus.QUEUEING.value, node=None, allocation=None, reason=reason, updated_at=utcnow())
+            .values(
+                status=ReplicaStatus.QUEUEING.value,
+                node=None,
+                allocation=None,
+                reason=reason,
+                updated_at=utcnow(),
+                version=ReplicaRow.version + 1,
+            )
         )
     return [Replica(service=r.service, index=r.index, status=ReplicaStatus.QUEUEING, reason=reason) for r in moved]
+
+
+def _bump_nodes(session: Session, names: Sequence[str]) -> None:
+    """Mark nodes as changed, taking their row locks in name order (the order placement commits use)."""
+    for name in sorted(set(names)):
+        session.execute(update(NodeRow).where(NodeRow.name == name).values(version=NodeRow.version + 1))
 
 
 def _row_ids(session: Session, services: set[str]) -> dict[tuple[str, int], int]:

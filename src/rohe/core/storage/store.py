@@ -16,8 +16,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from rohe.core.domain import Node, NodeStatus, Replica, ReplicaStatus, Service
 from rohe.core.errors import Conflict, InvalidInput, NotFound, Problem
+from rohe.core.storage import placement, schema
 from rohe.core.storage import replicas as replica_rows
-from rohe.core.storage import schema
 from rohe.core.storage.engine import WRITE, make_engine
 from rohe.core.storage.failures import translate
 from rohe.core.storage.tables import NodeRow, ServiceRow, StateRow, utcnow
@@ -90,7 +90,11 @@ class Store:
         with self._session(write=True) as session:
             row = _node_row(session, name)
             spec = {**row.spec, "status": status.value}
-            session.execute(update(NodeRow).where(NodeRow.id == row.id).values(status=status.value, spec=spec))
+            session.execute(
+                update(NodeRow)
+                .where(NodeRow.id == row.id)
+                .values(status=status.value, spec=spec, version=NodeRow.version + 1)
+            )
             if requeue_reason is None:
                 return []
             return replica_rows.requeue_node(session, name, requeue_reason)
@@ -178,6 +182,18 @@ class Store:
         with self._session(write=True) as session:
             replica_rows.write_replicas(session, replicas)
 
+    def placement_snapshot(self) -> placement.PlacementSnapshot:
+        """Nodes, services and replicas as of one instant, with the versions `commit_placement` checks."""
+        with self._session(snapshot=True) as session:
+            return placement.read_snapshot(session)
+
+    def commit_placement(self, snapshot: placement.PlacementSnapshot, changes: Sequence[Replica]) -> None:
+        """Store a placement round computed from `snapshot`; StalePlacement (nothing written) if it is stale."""
+        if not changes:
+            return
+        with self._session(write=True) as session:
+            placement.commit(session, snapshot, changes)
+
     # -- key/value state ---------------------------------------------------------------------------
     def get_state(self, key: str) -> str | None:
         with self._session() as session:
@@ -207,12 +223,19 @@ class Store:
         return self._session(write)
 
     @contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
-        """One transaction; commits on success, rolls back on any error. RoheErrors pass through unchanged."""
+    def _session(self, write: bool = False, snapshot: bool = False) -> Iterator[Session]:
+        """One transaction; commits on success, rolls back on any error. RoheErrors pass through unchanged.
+
+        `snapshot`: every statement sees the database as of the first one. SQLite's read transactions always
+        do; PostgreSQL's default (READ COMMITTED) gives each statement its own view, so ask for more.
+        """
+        options: dict[str, Any] = {WRITE: write}
+        if snapshot and self.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
         try:
             with self._sessions.begin() as session:
                 # Set before the first statement: on SQLite it decides how the transaction begins.
-                session.connection(execution_options={WRITE: write})
+                session.connection(execution_options=options)
                 yield session
         except SQLAlchemyError as exc:
             raise translate(exc, self.engine.url) from None

@@ -26,6 +26,8 @@ class NodeRow(Base):
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    # Bumped whenever the node's status or the set of replicas it holds changes (optimistic concurrency).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class ServiceRow(Base):
@@ -51,6 +53,8 @@ class ReplicaRow(Base):
     allocation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    # Bumped on every write of the row (optimistic concurrency).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class StateRow(Base):

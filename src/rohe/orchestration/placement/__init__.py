@@ -8,6 +8,7 @@ from rohe.orchestration.placement.framework import FilterScoreAlgorithm, Select
 from rohe.orchestration.placement.optimal import OptimalAlgorithm
 from rohe.orchestration.placement.registry import available_algorithms, get_algorithm
 from rohe.orchestration.placement.result import (
+    Bound,
     Decision,
     PlacementAlgorithm,
     PlacementResult,
@@ -25,6 +26,7 @@ from rohe.orchestration.placement.state import ClusterState, Demand, NodeFree
 
 __all__ = [
     "BalancedAllocation",
+    "Bound",
     "ClusterState",
     "Decision",
     "Demand",

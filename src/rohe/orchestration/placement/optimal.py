@@ -1,8 +1,11 @@
 """`optimal`: an exact CP-SAT model. Most replicas placed first, then fewest nodes in use.
 
 The model itself is in `optimal_model`. Around it: the best of a few greedy heuristics (several orders,
-largest first among them) is handed to CP-SAT as a hint, so even a time-limited run starts from a good
-feasible answer; the solver's counts are turned back into one allocation per replica; every allocation
+largest first among them, and `pack`) is handed to CP-SAT as a hint, so even a time-limited run starts
+from a good feasible answer, and the answer is never worse than that hint (a time-limited search that ends
+below it is discarded). `optimal_time_limit` bounds the whole call, heuristics and model building
+included; the result carries the solver's proven bound and the gap to it. The solver's counts are turned
+back into one allocation per replica; every allocation
 is checked by the filters against the cluster before it is applied, and the cores the solver chose
 against what each of them still has free (a safety net: the model and the filters state the same rules
 twice); and whatever is left unplaced gets one best-fit pass before it is reported with a reason.
@@ -18,9 +21,16 @@ from rohe.core.config import OrchestrationSettings
 from rohe.orchestration.placement.filters import default_filters
 from rohe.orchestration.placement.framework import FilterScoreAlgorithm, passing_nodes
 from rohe.orchestration.placement.optimal_model import CountModel, Counts, Group
+from rohe.orchestration.placement.packing import PackingAlgorithm
 from rohe.orchestration.placement.result import Decision, PlacementResult, ReplicaRequest
 from rohe.orchestration.placement.scores import MostAllocated, RoheScore
 from rohe.orchestration.placement.state import ClusterState, Demand
+
+# Below this, a solve cannot improve on its hint: the hint is returned as it is.
+MIN_SOLVE_SECONDS = 0.05
+# Reserved for turning the answer into allocations: fixed part plus per replica.
+FINISH_SECONDS = 0.05
+FINISH_SECONDS_PER_REPLICA = 50e-6
 
 # request index -> (node index, core per per-core need, or None to let the state pick cores)
 Assignment = dict[int, tuple[int, list[int] | None]]
@@ -39,18 +49,33 @@ class OptimalAlgorithm:
             FilterScoreAlgorithm(self.name, None, "first", self.filters),
             FilterScoreAlgorithm(self.name, MostAllocated(self.settings.weights), "max", self.filters),
             FilterScoreAlgorithm(self.name, RoheScore(best_fit), "max", self.filters),
+            # best-fit decreasing with consolidation: usually the fewest nodes of all heuristics
+            PackingAlgorithm(self.name, RoheScore(best_fit), "min", self.filters),
         ]
 
     def place(self, cluster: ClusterState, requests: Sequence[ReplicaRequest]) -> PlacementResult:
         started = time.perf_counter()
+        deadline = started + self.settings.optimal_time_limit
         groups = self._groups(cluster, requests)
         hint = self._best_start(cluster, requests)
-        model = CountModel(cluster, groups)
-        model.add_hint(_counts_of(hint, groups))
-        counts, proven = model.solve(self.settings.optimal_time_limit)
-        assignment = _assignment_of(counts, groups) if counts is not None else hint
+        assignment, proven, bound = hint, False, None
+        # The limit covers the whole call: heuristics and model building count, and so does turning the
+        # answer into allocations afterwards (reserved up front).
+        if _left(deadline, requests) > MIN_SOLVE_SECONDS:
+            model = CountModel(cluster, groups)
+            hinted = _counts_of(hint, groups)
+            model.add_hint(hinted)
+            left = _left(deadline, requests)
+            solution = model.solve(left) if left > MIN_SOLVE_SECONDS else None
+            if solution is not None and solution.best_bound is not None:
+                objective = model.objective_of(hinted)
+                # A time-limited search can end below its own hint; the hint is then the better answer.
+                if solution.counts is not None and model.objective_of(solution.counts) >= objective:
+                    assignment, proven = _assignment_of(solution.counts, groups), solution.proven
+                    objective = model.objective_of(solution.counts)
+                bound = model.bound(objective, solution.best_bound)
 
-        result = PlacementResult(algorithm=self.name, proven_optimal=proven)
+        result = PlacementResult(algorithm=self.name, proven_optimal=proven, bound=bound)
         seconds = (time.perf_counter() - started) / max(len(requests), 1)
         eligible = {r: len(group.eligible) for group in groups for r in group.members}
         leftover: list[ReplicaRequest] = []
@@ -102,6 +127,11 @@ class OptimalAlgorithm:
             if not best[1] or quality > best[0]:
                 best = (quality, assignment)
         return best[1]
+
+
+def _left(deadline: float, requests: Sequence[ReplicaRequest]) -> float:
+    """Seconds the solver may still use before the time limit, after reserving time to finish."""
+    return deadline - time.perf_counter() - FINISH_SECONDS - FINISH_SECONDS_PER_REPLICA * len(requests)
 
 
 def _checked_cores(cluster: ClusterState, node: int, cores: list[int] | None, demand: Demand) -> list[int] | None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from rohe.orchestration.placement.result import Bound
 from rohe.orchestration.placement.state import ACCELERATOR_TOLERANCE, ClusterState, Demand
 
 ACCELERATOR_SCALE = 1000
@@ -152,14 +153,17 @@ class CountModel:
             for c, var in choices:
                 self.model.add_hint(var, on_cores.get(c, 0))
 
-    def solve(self, time_limit: float) -> tuple[Counts | None, bool]:
+    def solve(self, time_limit: float) -> Solution:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = time_limit
         solver.parameters.num_workers = SOLVER_WORKERS
         solver.parameters.random_seed = 0
+        # By default CP-SAT takes SIGINT over for the solve and leaves it at the C default afterwards, so a
+        # server's next Ctrl-C killed the process instead of raising KeyboardInterrupt (no graceful shutdown).
+        solver.parameters.catch_sigint_signal = False
         status = solver.solve(self.model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None, False
+            return Solution(None, False, None, None)
         counts = Counts()
         for key, var in self.n.items():
             if (value := int(solver.value(var))) > 0:
@@ -167,4 +171,29 @@ class CountModel:
         for need, choices in self.z.items():
             on_cores = {c: int(solver.value(var)) for c, var in choices}
             counts.cores[need] = {c: k for c, k in on_cores.items() if k > 0}
-        return counts, status == cp_model.OPTIMAL
+        return Solution(counts, status == cp_model.OPTIMAL, solver.objective_value, solver.best_objective_bound)
+
+    @property
+    def weight(self) -> int:
+        """What one placed replica is worth in the objective: more than every node that could be opened."""
+        return len(self.used) + 1
+
+    def objective_of(self, counts: Counts) -> int:
+        """The objective value of `counts` (for comparing the solver's answer with its hint)."""
+        busy = {v for (_, v), count in counts.placed.items() if count > 0}
+        return self.weight * sum(counts.placed.values()) - sum(1 for v in self.used if v in busy)
+
+    def bound(self, objective: float, best_bound: float) -> Bound:
+        """The solver's proven bound in the model's terms: most replicas that can be placed, and the gap."""
+        # objective = weight * placed - new nodes with 0 <= new nodes < weight: placed <= (bound + weight - 1) / weight
+        placed_at_most = math.floor((best_bound + self.weight - 1) / self.weight + 1e-9)
+        gap = (best_bound - objective) / max(abs(best_bound), 1.0)
+        return Bound(placed_at_most=placed_at_most, objective=objective, best_bound=best_bound, gap=max(gap, 0.0))
+
+
+@dataclass(frozen=True)
+class Solution:
+    counts: Counts | None
+    proven: bool
+    objective: float | None
+    best_bound: float | None

@@ -39,12 +39,28 @@ class Decision:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Bound:
+    """What CP-SAT proved: at most `placed_at_most` of the replicas fit; objective vs best bound and their gap.
+
+    The objective is (new nodes possible + 1) x placed - new nodes opened, so one more placed replica always
+    outweighs the nodes; `gap` is (best_bound - objective) / |best_bound|, 0 when proven optimal.
+    """
+
+    placed_at_most: int
+    objective: float
+    best_bound: float
+    gap: float
+
+
 @dataclass
 class PlacementResult:
     algorithm: str
     placed: dict[ReplicaKey, Allocation] = field(default_factory=dict)
     unplaced: dict[ReplicaKey, str] = field(default_factory=dict)
     proven_optimal: bool | None = None
+    # exact solvers: what they proved about the best possible answer
+    bound: Bound | None = None
     decisions: dict[ReplicaKey, Decision] = field(default_factory=dict)
 
     @property

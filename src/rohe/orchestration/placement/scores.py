@@ -33,8 +33,10 @@ def _fraction(numerator: int, capacity: int) -> float:
 
 
 def _fractions(numerator: IntArray, capacity: IntArray) -> FloatArray:
-    safe = np.where(capacity > 0, capacity, 1)
-    result: FloatArray = np.where(capacity > 0, numerator / safe, 0.0)
+    # One masked divide instead of two selects around it: the same quotients, bit for bit, on the hot path.
+    result: FloatArray = np.divide(
+        numerator, capacity, out=np.zeros(capacity.shape, dtype=np.float64), where=capacity > 0
+    )
     return result
 
 
