@@ -139,9 +139,9 @@ def accuracy_vs_cost(rows: Sequence[SummaryRow], path: Path) -> Path:
         Line2D([], [], linestyle="", marker=markers[i % len(markers)], color="grey", label=name)
         for i, name in enumerate(consumers)
     ]
-    first = axis.legend(handles=colour_keys, title="algorithm", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    axis.add_artist(first)
-    axis.legend(handles=marker_keys, title="consumer", fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
+    # Figure legends placed "outside" take part in the constrained layout, so neither is cut off.
+    figure.legend(handles=colour_keys, title="algorithm", fontsize=7, loc="outside right upper")
+    figure.legend(handles=marker_keys, title="consumer", fontsize=7, loc="outside right lower")
     axis.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
     axis.set_title("accuracy vs cost per consumer x algorithm")
     axis.set_xlabel(f"mean cost per answered request ({COST_UNIT}: replica price x busy seconds)")
