@@ -106,9 +106,13 @@ def latency_over_time(
                     va="bottom",
                     ha="right",
                 )
-        axis.set_yscale("log")
+        answered = any(r.is_answered and r.latency_ms for r in mine)
+        if answered:
+            axis.set_yscale("log")
+        else:  # nothing to put on a log scale: say so instead of drawing an empty, misleading axis
+            axis.text(0.5, 0.5, "no answered request", transform=axis.transAxes, ha="center", va="center")
         axis.set_xlabel("seconds into the run")
-        axis.set_ylabel("latency (ms, log)")
+        axis.set_ylabel("latency (ms, log)" if answered else "latency (ms)")
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
 
