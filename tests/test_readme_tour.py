@@ -154,11 +154,13 @@ def tour(tmp_path: Path) -> Iterator[Tour]:
         )
 
 
+@pytest.mark.timeout(1800)  # some twenty commands, model training and two servers included, on two shared cores
 def test_every_tour_command_runs_in_a_fresh_folder(tour: Tour) -> None:
     commands = tour_commands((ROOT / "README.md").read_text(encoding="utf-8"))
     for command in commands:
         if command[0] == "source":
             continue
+        print(f"$ {shlex.join(command)}", flush=True)  # shown with the failure: which step broke
         if tuple(command[:2]) in COVERED_ELSEWHERE:
             tour.run([*command[:2], "--help"])
         elif command[-1] == "&":

@@ -48,6 +48,6 @@ def demo(
             options = DemoOptions(out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick)
             run_demo(options, console)
         except KeyboardInterrupt as stopped:
-            console.print(f"[yellow]{stopped or 'interrupted'}: everything the demo started has been stopped[/]")
+            console.print(f"[yellow]{str(stopped) or 'interrupted'}: everything the demo started has been stopped[/]")
             raise typer.Exit(130 if not isinstance(stopped, Terminated) else 143) from None
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s")

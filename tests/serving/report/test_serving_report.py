@@ -125,3 +125,14 @@ def test_plots_take_the_deadlines_and_say_what_a_miss_counts(tmp_path: Path) -> 
     document = json.loads((tmp_path / SUMMARY_JSON).read_text())
     assert "rejected" in document["definitions"]["deadline_miss_ratio"]
     assert "price units" in document["definitions"]["cost"]
+
+
+def test_a_consumer_without_a_single_answer_still_gets_its_plots(tmp_path: Path) -> None:
+    run = make_run()
+    lost = [
+        r.__class__(**{**r.__dict__, "status": RequestOutcome.ERROR, "latency_ms": 3.0})
+        if r.consumer == "fast" else r
+        for r in run.results
+    ]
+    files = write_report(RunResult(lost, run.duration_s, run.elapsed_s, run.phases), tmp_path)
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in files.plots)

@@ -106,9 +106,13 @@ def latency_over_time(
                     va="bottom",
                     ha="right",
                 )
-        axis.set_yscale("log")
+        answered = any(r.is_answered and r.latency_ms for r in mine)
+        if answered:
+            axis.set_yscale("log")
+        else:  # nothing to put on a log scale: say so instead of drawing an empty, misleading axis
+            axis.text(0.5, 0.5, "no answered request", transform=axis.transAxes, ha="center", va="center")
         axis.set_xlabel("seconds into the run")
-        axis.set_ylabel("latency (ms, log)")
+        axis.set_ylabel("latency (ms, log)" if answered else "latency (ms)")
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
 
@@ -139,9 +143,9 @@ def accuracy_vs_cost(rows: Sequence[SummaryRow], path: Path) -> Path:
         Line2D([], [], linestyle="", marker=markers[i % len(markers)], color="grey", label=name)
         for i, name in enumerate(consumers)
     ]
-    first = axis.legend(handles=colour_keys, title="algorithm", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    axis.add_artist(first)
-    axis.legend(handles=marker_keys, title="consumer", fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0))
+    # Figure legends placed "outside" take part in the constrained layout, so neither is cut off.
+    figure.legend(handles=colour_keys, title="algorithm", fontsize=7, loc="outside right upper")
+    figure.legend(handles=marker_keys, title="consumer", fontsize=7, loc="outside right lower")
     axis.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
     axis.set_title("accuracy vs cost per consumer x algorithm")
     axis.set_xlabel(f"mean cost per answered request ({COST_UNIT}: replica price x busy seconds)")
