@@ -12,8 +12,8 @@ import typer
 from rohe import __version__
 from rohe.cli import demo, deploy, observation, orchestration, start
 from rohe.cli.errors import handle_errors
-from rohe.serving.loadgen import loadgen_command
-from rohe.serving.profiling import profile_command
+from rohe.cli.loadgen import loadgen_command
+from rohe.cli.profile import profile_command
 
 app = typer.Typer(
     name="rohe",

@@ -33,11 +33,12 @@ from rohe.examples.object_classification import (
     object_classification_workload,
     preprocess,
 )
+from rohe.examples.workload import example_samples
 from rohe.observation.embedded import ObservedRun, finish, observed_run
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.platform import Platform
 from rohe.serving.gateway import build_gateway, create_gateway_app
-from rohe.serving.loadgen import RunResult, TimedAction, example_samples, run_workload
+from rohe.serving.loadgen import RunResult, TimedAction, run_workload
 from rohe.serving.pipeline import load_pipeline
 from rohe.serving.profiling_http import measure_catalog
 from rohe.serving.report import ReportFiles, summary_table, write_report
