@@ -192,3 +192,27 @@ def test_registry_builtins_dotted_plugins_and_unknown_names() -> None:
         get_search("no_such_package.module:Search")
     with pytest.raises(InvalidInput):
         get_search("rohe.serving.selection.base:Member")  # importable, but not a search
+
+
+def test_an_exact_tie_goes_to_the_candidate_rohe_enumerates_first() -> None:
+    """Two ensembles score exactly 0.75; ROHE's counter (first member's node fastest) meets
+    (m1@n2, m2@n1) before (m1@n1, m2@n2), so that is ROHE's answer, and rohe's."""
+
+    def p(model: str, node: str, accuracy: float, p99: float) -> ModelProfile:
+        return ModelProfile(model=model, node_type=node, throughput_rps=10, accuracy=accuracy, latency_p99_ms=p99)
+
+    catalog = ProfileCatalog.of(
+        [p("m1", "n1", 0.75, 100), p("m1", "n2", 0.5, 10), p("m2", "n1", 0.5, 10), p("m2", "n2", 0.75, 100)]
+    )
+    tie = contract(
+        ensemble={"min": 2, "max": 2},
+        objectives=[
+            {"metric": "accuracy", "aggregate": "mean", "direction": "max", "min": 0, "max": 1, "weight": 1},
+            {"metric": "response_time_p99", "direction": "min", "min": 10, "max": 100, "weight": 0.25},
+        ],
+    )
+    # (n1,n1) and (n2,n2): 0.625 + 0; (n2,n1): 0.5 + 0.25; (n1,n2): 0.75 + 0 -- exactly equal in binary
+    for name in ("rohe-ensemble", "naive"):
+        choice = get_search(name).search(tie, catalog)
+        assert choice.score == 0.75, name
+        assert choice.key == (("m1", "n2"), ("m2", "n1")), name
