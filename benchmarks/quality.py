@@ -26,7 +26,8 @@ from rich.console import Console
 
 from rohe.demo.run import example_stack
 from rohe.demo.workload import CONSUMERS
-from rohe.serving.loadgen import example_samples, parse_workload_profile, run_workload
+from rohe.examples.workload import example_samples
+from rohe.serving.loadgen import parse_workload_profile, run_workload
 from rohe.serving.report import summary_table
 
 ALGORITHMS = ("adaptive", "rohe-ensemble", "dream", "llf", "single-best", "all-models", "random", "oracle")

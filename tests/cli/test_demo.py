@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from rohe.cli.main import app
 from rohe.demo.workload import ALGORITHMS, CONSUMERS, demo_workload
-from rohe.serving.loadgen import build_schedule, example_samples
+from rohe.examples.workload import example_samples
+from rohe.serving.loadgen import build_schedule
 from rohe.serving.report import (
     ACCURACY_COST_PNG,
     DEADLINE_PNG,

@@ -205,3 +205,14 @@ def test_window_parsing() -> None:
     assert window_seconds("90s") == 90 and window_seconds("1h") == 3600
     with pytest.raises(ValueError, match="duration"):
         window_seconds("five minutes")
+
+
+def test_miss_rate_of_a_as_b_is_rohe_s_ratio_over_class_a() -> None:
+    from rohe.core.contracts import miss_rate_definition, miss_rate_name
+
+    assert miss_rate_name((1, 6)) == "missRateOfClass1and6"
+    assert rohe_metric_kind(miss_rate_name((1, 6, 7))) == (MetricKind.MISS_RATE, (1, 6, 7))
+    missed, total = miss_rate_definition((1, 6, 7)).expression.operands
+    assert missed["filters"] == {"true_class": "1", "correct": "false", "predicted_class": ["6", "7"]}
+    assert total["filters"] == {"true_class": "1"}
+    assert miss_rate_definition((3,)).expression.operands[0]["filters"] == {"true_class": "3", "correct": "false"}

@@ -19,10 +19,10 @@ from rohe.core.storage import Store
 from rohe.examples.object_classification import PIPELINE_FILE, data_file
 from rohe.examples.object_classification.discovery import in_kubernetes, kubernetes_endpoints, model_services
 from rohe.examples.object_classification.gateway import DeferredGateway
+from rohe.examples.workload import example_samples
 from rohe.observation.store import ObservationStore
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.orchestration.deploy.manifests import build_manifests
-from rohe.serving.loadgen import example_samples
 from rohe.serving.pipeline import PipelineSpec, load_pipeline
 
 GATEWAY_MODULE = "rohe.examples.object_classification.gateway"

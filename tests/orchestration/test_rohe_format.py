@@ -12,9 +12,10 @@ from factories import node, service
 from rohe.core.config import OrchestrationSettings
 from rohe.core.errors import InvalidInput
 from rohe.core.loading import load_document
+from rohe.core.rohe_config import settings_from_rohe_config
 from rohe.orchestration.inputs import read_command, read_nodes, read_services
 from rohe.orchestration.placement import ClusterState, ReplicaRequest, get_algorithm
-from rohe.orchestration.rohe_format import is_rohe_document, settings_from_rohe_config
+from rohe.orchestration.rohe_format import is_rohe_document
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "rohe-inputs"
 COMMANDS = SHARED / "orchestration_command"

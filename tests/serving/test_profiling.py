@@ -12,12 +12,13 @@ from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
 from sklearn.metrics import accuracy_score, recall_score  # type: ignore[import-untyped]
 
+from rohe.cli.profile import profile_command
 from rohe.core.errors import InvalidInput
 from rohe.core.profiles import ModelProfile, load_catalog
 from rohe.examples import workload as workload_module
 from rohe.examples.workload import Workload
 from rohe.serving.model_service import Predictor, from_callable
-from rohe.serving.profiling import measure_profile, measure_quality, profile_command, profile_models
+from rohe.serving.profiling import measure_profile, measure_quality, profile_models
 
 CLASSES = [0, 1, 2, 3]
 

@@ -17,9 +17,10 @@ def rohe_reference(contract_doc: dict, catalog: ProfileCatalog) -> tuple[list[tu
     varies fastest), its range-stretching log map, its replica and cost rule, and first-maximum wins."""
 
     def per_member(p: ModelProfile, key: str, replicas: int) -> float:
-        if key == "missRateOfClass1and6":
-            return ((1 - p.class_accuracy[1]) + (1 - p.class_accuracy[6])) / 2
-        if key == "missRateOfClass1":
+        # ROHE's exMetric table (config/database/exMetric.yaml): missRateOfClass1 = #(label 1, wrong) /
+        # #(label 1); missRateOfClass1and6 = #(label 1, predicted 6, wrong) / #(label 1), a part of the first.
+        # The published profiles give accuracy per class only, i.e. the first; it bounds the second.
+        if key in ("missRateOfClass1and6", "missRateOfClass1"):
             return 1 - p.class_accuracy[1]
         if key == "generalAccuracy":
             return p.accuracy  # type: ignore[return-value]
@@ -83,8 +84,12 @@ def test_rohe_inputs_pick_what_the_published_method_picks() -> None:
         assert choice.score == pytest.approx(expected_score, abs=1e-9)
     choice = get_search("rohe-ensemble").search(contract, catalog)
     # stated in docs/serving-selection.md
-    assert choice.key == (("model1", "BeeLink"), ("model27", "BeeLink"), ("model76", "BeeLink"))
-    assert [m.replicas for m in choice.members] == [4, 4, 5]
+    assert choice.key == (("model27", "BeeLink"), ("model76", "BeeLink"), ("model36", "BeeLink"))
+    assert [m.replicas for m in choice.members] == [4, 5, 4]
+    assert choice.score == pytest.approx(2.5107, abs=1e-4)
+    # "class 1 answered as 6" is a part of "class 1 answered wrong": never above it, never their mean
+    miss_as_6, miss = choice.metrics["missRateOfClass1and6"], choice.metrics["missRateOfClass1"]
+    assert miss_as_6.aggregated <= miss.aggregated
     assert choice.candidates == 84 * 8**3
 
 
@@ -192,3 +197,27 @@ def test_registry_builtins_dotted_plugins_and_unknown_names() -> None:
         get_search("no_such_package.module:Search")
     with pytest.raises(InvalidInput):
         get_search("rohe.serving.selection.base:Member")  # importable, but not a search
+
+
+def test_an_exact_tie_goes_to_the_candidate_rohe_enumerates_first() -> None:
+    """Two ensembles score exactly 0.75; ROHE's counter (first member's node fastest) meets
+    (m1@n2, m2@n1) before (m1@n1, m2@n2), so that is ROHE's answer, and rohe's."""
+
+    def p(model: str, node: str, accuracy: float, p99: float) -> ModelProfile:
+        return ModelProfile(model=model, node_type=node, throughput_rps=10, accuracy=accuracy, latency_p99_ms=p99)
+
+    catalog = ProfileCatalog.of(
+        [p("m1", "n1", 0.75, 100), p("m1", "n2", 0.5, 10), p("m2", "n1", 0.5, 10), p("m2", "n2", 0.75, 100)]
+    )
+    tie = contract(
+        ensemble={"min": 2, "max": 2},
+        objectives=[
+            {"metric": "accuracy", "aggregate": "mean", "direction": "max", "min": 0, "max": 1, "weight": 1},
+            {"metric": "response_time_p99", "direction": "min", "min": 10, "max": 100, "weight": 0.25},
+        ],
+    )
+    # (n1,n1) and (n2,n2): 0.625 + 0; (n2,n1): 0.5 + 0.25; (n1,n2): 0.75 + 0 -- exactly equal in binary
+    for name in ("rohe-ensemble", "naive"):
+        choice = get_search(name).search(tie, catalog)
+        assert choice.score == 0.75, name
+        assert choice.key == (("m1", "n2"), ("m2", "n1")), name

@@ -34,13 +34,13 @@ COMMANDS = [
     ),
     LazyCommand(
         "profile",
-        "rohe.serving.profiling:profile_command",
+        "rohe.cli.profile:profile_command",
         "Measure an example's models on this machine and write the profile CSV.",
         wrap=handle_errors,
     ),
     LazyCommand(
         "loadgen",
-        "rohe.serving.loadgen:loadgen_command",
+        "rohe.cli.loadgen:loadgen_command",
         "Send a workload (YAML) to a gateway, open-loop, and write the report.",
         wrap=handle_errors,
     ),

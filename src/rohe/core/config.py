@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from rohe.core.auth import TOKEN_HINT, token_problem
 from rohe.core.errors import InvalidInput
 from rohe.core.loading import load_document, problems_from_validation
+from rohe.core.rohe_config import settings_from_rohe_config
 from rohe.core.trust import url_prefix_problem
 
 DEFAULT_CONFIG_FILE = "rohe.yaml"
@@ -177,9 +178,6 @@ def _as_mapping(document: Any, source: str) -> dict[str, Any]:
         raise InvalidInput(f"{source}: the configuration must be a mapping of settings")
     if "orchestrateConfig" in document:
         # ROHE's orchestrationConfig.yaml: its weights, strategy and timer map onto our orchestration
-        # settings; its MongoDB and queue keys have no counterpart. Imported here, not at the top, so the
-        # core package does not depend on the orchestration package for every other use.
-        from rohe.orchestration.rohe_format import settings_from_rohe_config
-
+        # settings; its MongoDB and queue keys have no counterpart.
         return {"orchestration": settings_from_rohe_config(document)}
     return document

@@ -17,8 +17,9 @@ from rohe.demo.services import timeline
 from rohe.demo.stack import HEALTH_TIMEOUT_S, ExampleStack, example_stack
 from rohe.demo.summary import print_error_cells, print_failure, print_violations, timeline_at
 from rohe.demo.workload import KILLED_MODEL, demo_workload
+from rohe.examples.workload import example_samples
 from rohe.observation.embedded import finish
-from rohe.serving.loadgen import RunResult, TimedAction, example_samples, run_workload
+from rohe.serving.loadgen import RunResult, TimedAction, run_workload
 from rohe.serving.report import ReportFiles, summary_table, write_report
 
 __all__ = ["DemoOptions", "DemoOutcome", "ExampleStack", "example_stack", "run_demo"]

@@ -116,7 +116,7 @@ def _object_classification() -> ExampleApp:
         return _module("object_classification")
 
     def samples() -> LabelledSamples:
-        from rohe.serving.loadgen.samples import example_samples
+        from rohe.examples.workload import example_samples
 
         return example_samples()
 

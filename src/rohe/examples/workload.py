@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING
 
 from rohe.core.errors import NotFound, Problem
-from rohe.serving.model_service import Predictor
+from rohe.serving.workload import Workload
 
+if TYPE_CHECKING:  # the load generator pulls in aiohttp; example_samples imports it on use
+    from rohe.serving.loadgen import LabelledSamples
 
-@dataclass(frozen=True)
-class Workload:
-    """Predictors and the held-out samples (already in the models' input form) with ground-truth labels.
-
-    `trained` says whether loading the example had to train its models (the first run on a data dir).
-    """
-
-    predictors: dict[str, Predictor]
-    inputs: NDArray[np.float64]
-    labels: NDArray[np.int64]
-    class_names: dict[int, str]
-    trained: bool = False
+__all__ = ["EXAMPLES", "Workload", "example_samples", "load_workload"]
 
 
 def _object_classification(data_dir: Path) -> Workload:
@@ -60,3 +48,12 @@ def load_workload(example: str, data_dir: Path) -> Workload:
             [Problem("example", f"{example!r} is not an example", f"use one of: {', '.join(sorted(EXAMPLES))}")],
         )
     return EXAMPLES[key](data_dir)
+
+
+def example_samples() -> LabelledSamples:
+    """The object-classification example's held-out test split (raw pixels: the gateway preprocesses)."""
+    from rohe.examples.object_classification import load_dataset  # scikit-learn only when used
+    from rohe.serving.loadgen import LabelledSamples
+
+    test = load_dataset().test
+    return LabelledSamples.of(test.features, test.labels)

@@ -16,8 +16,8 @@ import httpx
 import numpy as np
 
 from rohe.core.profiles import ProfileCatalog
-from rohe.examples.workload import Workload
 from rohe.serving.profiling import measure_profile
+from rohe.serving.workload import Workload
 
 NODE_TYPE = "local"
 # What one replica costs per second; the example contracts' cost ranges assume about this price.

@@ -138,3 +138,21 @@ def test_request_ids_are_kept_and_rejected_requests_are_counted(farm: Farm) -> N
         assert stats["requests"] == 1 and stats["rejected"] == 2
         assert client.get("/health").json()["status"] == "ok"
         assert [c["consumer"] for c in client.get("/consumers").json()] == ["cam", "other"]
+
+
+def test_infer_keeps_its_documented_body_and_answer_and_rejects_non_json(farm: Farm) -> None:
+    """/infer validates its raw body itself (one pydantic-core pass): the OpenAPI document still shows the
+    request and response schemas, and a body that is not JSON is a 422 naming the body, never a 500."""
+    app = create_gateway_app(gateway(farm))
+    operation = app.openapi()["paths"]["/infer"]["post"]
+    body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert {"consumer", "input", "deadline_ms"} <= set(body_schema["properties"])
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/InferResponse")
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            return await client.post("/infer", content=b"{not json", headers={"content-type": "application/json"})
+
+    response = asyncio.run(call())
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["message"]

@@ -8,6 +8,7 @@ from rohe.core.contracts.loaders import (
     parse_contract,
     rohe_metric_kind,
 )
+from rohe.core.contracts.miss_rate import miss_rate_definition, miss_rate_name
 from rohe.core.contracts.model import (
     DEFAULT_AGGREGATION,
     Aggregation,
@@ -50,6 +51,8 @@ __all__ = [
     "contract_from_rohe_application",
     "contract_from_rohe_selection",
     "load_contract",
+    "miss_rate_definition",
+    "miss_rate_name",
     "parse_application_slo",
     "parse_contract",
     "rohe_metric_kind",

@@ -87,7 +87,8 @@ def load_contract(path: Path) -> ConsumerContract:
 
 
 def rohe_metric_kind(key: str) -> tuple[MetricKind, tuple[int, ...]] | None:
-    """`missRateOfClass1and6` -> (miss_rate, (1, 6)); None for names ROHE's conventions do not cover."""
+    """`missRateOfClass1and6` -> (miss_rate, (1, 6)): class-1 samples answered as 6 (core.contracts.miss_rate);
+    None for names ROHE's conventions do not cover."""
     for pattern, kind in _ROHE_METRIC_PATTERNS:
         match = pattern.match(key)
         if match:

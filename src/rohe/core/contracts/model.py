@@ -78,6 +78,9 @@ class Scale(_Strict):
 
 
 class _MetricRef(_Strict):
+    """`classes`: for accuracy and confidence, the classes averaged; for miss_rate, the true class then the
+    wrong answers counted (`(1, 6)`: class-1 samples answered as 6, see core.contracts.miss_rate)."""
+
     metric: MetricKind
     classes: tuple[int, ...] = ()
     aggregate: Aggregation | None = None

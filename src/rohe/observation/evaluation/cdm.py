@@ -24,7 +24,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rohe.core.contracts import CDMDefinition, ConsumerContract
+from rohe.core.contracts import (
+    CDMDefinition,
+    ConsumerContract,
+    MetricKind,
+    miss_rate_definition,
+    miss_rate_name,
+    rohe_metric_kind,
+)
 from rohe.core.errors import Conflict, InvalidInput, Problem
 from rohe.observation.evaluation.cdm_expressions import derive_rows
 from rohe.observation.evaluation.span import COUNT, DENOMINATOR, NUMERATOR, SUM, SUMSQ
@@ -273,16 +280,29 @@ def metric_window_function(name: str, definition: CDMDefinition | Mapping[str, A
     return window_function
 
 
+def _confusion_miss_rates(contract: ConsumerContract) -> dict[str, CDMDefinition]:
+    """ROHE's "miss rate of class A as B" metrics the contract checks: not window fields, so computed here."""
+    wanted: list[tuple[int, ...]] = [c.classes for c in contract.constraints
+                                     if c.metric is MetricKind.MISS_RATE and len(c.classes) > 1]
+    if contract.slo is not None:
+        for name in contract.slo.quality_slo.builtin_metrics:
+            recognised = rohe_metric_kind(name)
+            if recognised is not None and recognised[0] is MetricKind.MISS_RATE and len(recognised[1]) > 1:
+                wanted.append(recognised[1])
+    return {miss_rate_name(classes): miss_rate_definition(classes) for classes in wanted}
+
+
 def contract_window_functions(contracts: Iterable[ConsumerContract]) -> dict[str, WindowFunction]:
     """The window functions (metric name -> function) the agent must run for these contracts' consumer-defined
-    metrics. Two contracts defining the same metric name differently would overwrite each other's values, so
-    that is a Conflict."""
+    metrics and ROHE-style "miss rate of class A as B" clauses. Two contracts defining the same metric name
+    differently would overwrite each other's values, so that is a Conflict."""
     seen: dict[str, tuple[str, CDMDefinition]] = {}
     out: dict[str, WindowFunction] = {}
     for contract in contracts:
-        if contract.slo is None:
-            continue
-        for name, definition in contract.slo.cdm_definitions.items():
+        definitions = dict(contract.slo.cdm_definitions) if contract.slo is not None else {}
+        for name, definition in _confusion_miss_rates(contract).items():
+            definitions.setdefault(name, definition)
+        for name, definition in definitions.items():
             if name in seen and seen[name][1] != definition:
                 raise Conflict("two contracts define the same metric differently", [
                     Problem(f"cdm_definitions.{name}", f"defined by {seen[name][0]} and {contract.consumer}",

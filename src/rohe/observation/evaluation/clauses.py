@@ -18,6 +18,7 @@ from rohe.core.contracts import (
     ConsumerContract,
     MetricKind,
     SLOClause,
+    miss_rate_name,
     rohe_metric_kind,
 )
 from rohe.core.errors import InvalidInput, Problem
@@ -162,9 +163,10 @@ def builtin_metric(name: str, location: str) -> MetricRef:
     recognised = rohe_metric_kind(name)
     if recognised is not None:
         kind, classes = recognised
-        if classes and kind in (MetricKind.ACCURACY, MetricKind.MISS_RATE):
-            field = "class_accuracy" if kind is MetricKind.ACCURACY else "class_miss_rate"
-            return _class_metric(field, tuple(str(c) for c in classes))
+        if kind is MetricKind.MISS_RATE:
+            return miss_rate_metric(classes)
+        if classes and kind is MetricKind.ACCURACY:
+            return _class_metric("class_accuracy", tuple(str(c) for c in classes))
         simple = {MetricKind.ACCURACY: "accuracy", MetricKind.CONFIDENCE: "confidence",
                   MetricKind.RESPONSE_TIME_P99: "response_time_p99_ms", MetricKind.THROUGHPUT: "throughput_rps",
                   MetricKind.COST: "cost_total"}
@@ -178,6 +180,15 @@ def builtin_metric(name: str, location: str) -> MetricRef:
 
 def custom_metric(name: str) -> MetricRef:
     return MetricRef(f"custom.{name}", Family.CUSTOM, lambda w: w.custom.get(name))
+
+
+def miss_rate_metric(classes: tuple[int, ...]) -> MetricRef:
+    """ROHE's miss rate of class A: A's own miss rate from the window; "of A as B" is not a window field but
+    a ratio the agent computes from the reports (cdm.contract_window_functions adds it), stored in custom."""
+    if len(classes) == 1:
+        return _class_metric("class_miss_rate", (str(classes[0]),))
+    name = miss_rate_name(classes)
+    return MetricRef(f"custom.{name}", Family.ACCURACY, lambda w: w.custom.get(name))
 
 
 # --- contracts -> clauses ------------------------------------------------------------------------------
@@ -229,7 +240,7 @@ def _clauses_from_selection_contract(contract: ConsumerContract) -> list[Clause]
 def _constraint_metric(constraint: Constraint) -> MetricRef | None:
     classes = tuple(str(c) for c in constraint.classes)
     if constraint.metric is MetricKind.MISS_RATE:
-        return _class_metric("class_miss_rate", classes)
+        return miss_rate_metric(constraint.classes)
     if constraint.metric is MetricKind.ACCURACY:
         return _class_metric("class_accuracy", classes) if classes else _BUILTINS["accuracy"]
     if constraint.metric is MetricKind.CONFIDENCE and not classes:

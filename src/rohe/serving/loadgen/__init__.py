@@ -1,6 +1,5 @@
 """Open-loop load generation against a serving gateway: workload profiles, schedules, results, summaries."""
 
-from rohe.serving.loadgen.command import loadgen_command
 from rohe.serving.loadgen.profile import (
     Arrival,
     Phase,
@@ -19,7 +18,7 @@ from rohe.serving.loadgen.results import (
     summarise,
 )
 from rohe.serving.loadgen.runner import LoadGenerator, TimedAction, run_workload
-from rohe.serving.loadgen.samples import LabelledSamples, example_samples
+from rohe.serving.loadgen.samples import LabelledSamples
 from rohe.serving.loadgen.schedule import PhaseWindow, PlannedRequest, Schedule, arrival_times, build_schedule
 
 __all__ = [
@@ -41,9 +40,7 @@ __all__ = [
     "WorkloadProfile",
     "arrival_times",
     "build_schedule",
-    "example_samples",
     "load_workload_profile",
-    "loadgen_command",
     "parse_workload_profile",
     "run_workload",
     "summarise",

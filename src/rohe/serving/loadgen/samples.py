@@ -33,10 +33,3 @@ class LabelledSamples:
         rows = np.asarray(inputs, dtype=np.float64)
         return cls(tuple(tuple(float(x) for x in row) for row in rows), tuple(int(y) for y in labels))
 
-
-def example_samples() -> LabelledSamples:
-    """The object-classification example's held-out test split (raw pixels: the gateway preprocesses)."""
-    from rohe.examples.object_classification import load_dataset  # scikit-learn only when used
-
-    test = load_dataset().test
-    return LabelledSamples.of(test.features, test.labels)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import combinations, product
+from itertools import combinations
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.serving.selection.base import TIE_TOLERANCE, EnsembleChoice
 from rohe.serving.selection.scoring import evaluate
 from rohe.serving.selection.space import allowed_indices, build_space, no_feasible
-from rohe.serving.selection.vectorized import all_scores, pick
+from rohe.serving.selection.vectorized import all_scores, assignments, pick
 
 
 def _choice(
@@ -73,7 +73,7 @@ class NaiveEnumeration:
         candidates = 0
         for size in range(contract.ensemble.min, contract.ensemble.max + 1):
             for combo in combinations(models, size):
-                for assignment in product(nodes, repeat=size):
+                for assignment in assignments(nodes, size):
                     candidates += 1
                     found = [by_pair.get(pair) for pair in zip(combo, assignment, strict=True)]
                     usable = [p for p in found if p is not None]

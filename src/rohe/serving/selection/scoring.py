@@ -1,6 +1,8 @@
 """Scalar scoring of one candidate, written to be read: the reference every faster search must match.
 
-Semantics follow ROHE's published objective: aggregate member values with the metric's operator, clip to
+A miss rate of class A (as B, ...) is ROHE's: the share of class-A samples answered wrong (as B, ...); see
+core.contracts.miss_rate and `member_value` for what a profile can tell of it. Semantics follow ROHE's
+published objective: aggregate member values with the metric's operator, clip to
 [min, max] (log scale: values <= 0 count as min), map to [0, 1] linearly or logarithmically, flip for
 minimised metrics, multiply by the weight and add up.
 """
@@ -53,12 +55,16 @@ def replicas_for(profile: ModelProfile, required_throughput: float) -> int | Non
 
 def member_value(profile: ModelProfile, ref: _MetricRef, replicas: int, required_throughput: float) -> float:
     """The metric for one member; NaN when the profile does not know it."""
-    if ref.metric in (MetricKind.ACCURACY, MetricKind.MISS_RATE, MetricKind.CONFIDENCE) and ref.classes:
+    if ref.metric is MetricKind.MISS_RATE:
+        # Profiles keep accuracy per true class, not which wrong class was answered: the share of class-A
+        # samples answered as B is bounded by A's miss rate, and that bound is what selection uses.
+        true_class = ref.classes[0]
+        return NAN if true_class not in profile.class_accuracy else 1.0 - profile.class_accuracy[true_class]
+    if ref.metric in (MetricKind.ACCURACY, MetricKind.CONFIDENCE) and ref.classes:
         table = profile.class_confidence if ref.metric is MetricKind.CONFIDENCE else profile.class_accuracy
         if any(c not in table for c in ref.classes):
             return NAN
-        values = [1.0 - table[c] if ref.metric is MetricKind.MISS_RATE else table[c] for c in ref.classes]
-        return aggregate(values, Aggregation.MEAN)
+        return aggregate([table[c] for c in ref.classes], Aggregation.MEAN)
     if ref.metric is MetricKind.ACCURACY:
         return NAN if profile.accuracy is None else profile.accuracy
     if ref.metric is MetricKind.CONFIDENCE:

@@ -62,12 +62,14 @@ def no_feasible(contract: ConsumerContract) -> NotFound:
 
 def _member_matrix(ref: _MetricRef, catalog: ProfileCatalog, replicas: FloatArray, cost: FloatArray) -> FloatArray:
     values = catalog.values
-    if ref.metric in (MetricKind.ACCURACY, MetricKind.MISS_RATE, MetricKind.CONFIDENCE) and ref.classes:
+    if ref.metric is MetricKind.MISS_RATE:  # the bound scoring.member_value explains
+        missed: FloatArray = 1.0 - catalog.class_accuracy[:, :, catalog.class_index(ref.classes[0])]
+        return missed
+    if ref.metric in (MetricKind.ACCURACY, MetricKind.CONFIDENCE) and ref.classes:
         table = catalog.class_confidence if ref.metric is MetricKind.CONFIDENCE else catalog.class_accuracy
         total: FloatArray | None = None
         for c in ref.classes:
             column = table[:, :, catalog.class_index(c)]
-            column = 1.0 - column if ref.metric is MetricKind.MISS_RATE else column
             total = column if total is None else total + column
         assert total is not None
         return total / len(ref.classes)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from itertools import combinations, product
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +15,7 @@ from rohe.core.profiles.catalog import FloatArray
 from rohe.serving.selection.space import CandidateSpace
 
 IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
 CHUNK = 1 << 17  # candidates per batch: bounds memory at a few MB per metric
 
 
@@ -52,10 +55,17 @@ def _within(values: FloatArray, constraint: Constraint) -> npt.NDArray[np.bool_]
 
 
 def candidate_blocks(space: CandidateSpace, size: int) -> tuple[IntArray, IntArray]:
-    """Member model positions (combinations, lexicographic) and node positions (product, last fastest)."""
+    """Member model positions (combinations, lexicographic) and node positions in ROHE's order."""
     combos = np.array(list(combinations(range(len(space.model_ids)), size)), dtype=np.int64).reshape(-1, size)
-    assigns = np.array(list(product(range(len(space.node_ids)), repeat=size)), dtype=np.int64).reshape(-1, size)
+    assigns = np.array(list(assignments(range(len(space.node_ids)), size)), dtype=np.int64).reshape(-1, size)
     return combos, assigns
+
+
+def assignments(nodes: Sequence[T], size: int) -> Iterator[tuple[T, ...]]:
+    """Every assignment of `size` members to `nodes`, the first member's node varying fastest: ROHE's
+    enumeration (a counter whose lowest digit is the first member), so an exact tie goes where ROHE puts it."""
+    for reversed_assignment in product(nodes, repeat=size):
+        yield reversed_assignment[::-1]
 
 
 def score_block(contract: ConsumerContract, space: CandidateSpace, combos: IntArray, assigns: IntArray) -> FloatArray:

@@ -1,5 +1,4 @@
-"""Driving a running gateway with a workload profile file and writing the report folder (what
-`python -m rohe.serving.loadgen` runs; shaped for a Typer command, like `rohe profile`)."""
+"""`rohe loadgen`: drive a running gateway with a workload profile file and write the report folder."""
 
 from __future__ import annotations
 
@@ -7,9 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rohe.serving.loadgen.profile import load_workload_profile
-from rohe.serving.loadgen.runner import run_workload
-from rohe.serving.loadgen.samples import example_samples
+from rohe.examples.workload import example_samples
+from rohe.serving.loadgen import load_workload_profile, run_workload
 
 
 def loadgen_command(url: str, profile: Path, out: Path = Path("reports/load")) -> None:
