@@ -1,7 +1,7 @@
 """The package's layers only import downwards: core < services < front ends.
 
 core (domain, contracts, profiles, storage, config) < orchestration, serving, observation, quality (services,
-which may import each other) < cli, api, demo, examples. Every `import` and `from ... import` in src/rohe is
+which may import each other) < simulation < experiments < cli, api, demo, examples. Every `import` and `from ... import` in src/rohe is
 read with `ast`, including the ones inside functions: a lazy import is still a dependency.
 """
 
@@ -19,10 +19,13 @@ LAYERS = {
     "serving": 1,
     "observation": 1,
     "quality": 1,
-    "cli": 2,
-    "api": 2,
-    "demo": 2,
-    "examples": 2,
+    # Capabilities built on the services: the simulator runs their real code, experiments drive the simulator.
+    "simulation": 2,
+    "experiments": 3,
+    "cli": 4,
+    "api": 4,
+    "demo": 4,
+    "examples": 4,
 }
 
 

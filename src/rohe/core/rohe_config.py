@@ -1,7 +1,8 @@
 """ROHE's orchestrationConfig.yaml as rohe's `orchestration` settings.
 
 Its weights, strategy (0/1/2, mapped to ROHE's behaviour, not its names) and timer map onto our settings;
-its MongoDB and queue keys have no counterpart and are ignored (logged). Lives in core because the settings loader reads it.
+its MongoDB and queue keys have no counterpart and are ignored (logged). Lives in core because the settings
+loader reads it.
 """
 
 from __future__ import annotations
