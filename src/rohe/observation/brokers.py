@@ -135,8 +135,10 @@ class MqttTransport(Transport):
             self.reconnects += 1
             while self._sub is None and not self._closed:
                 await asyncio.sleep(backoff.next())
-                with contextlib.suppress(aiomqtt.MqttError):
+                try:
                     await self._connect_subscriber()
+                except Exception as exc:  # aiomqtt raises more than MqttError on a refused or half-open socket
+                    self.last_error = f"reconnecting: {exc!r}"[:300]
 
     async def forget_session(self) -> None:
         """Remove the broker's persistent session for this subscriber (queued messages are dropped)."""

@@ -398,6 +398,10 @@ class ObservationAgent:
                         or time.monotonic() - self._checkpointed_at >= self._checkpoint_gap
                     ):
                         await self._checkpoint_and_ack()
+            except Exception as exc:  # the subscription broke in a way the transport did not absorb: start over
+                log.warning("agent %s: subscription ended (%r); subscribing again", self.config.app, exc)
+                await asyncio.sleep(backoff.next())
+                continue
             finally:
                 with contextlib.suppress(Exception):
                     await stream.aclose()
