@@ -1,8 +1,9 @@
 """The package's layers only import downwards: core < services < front ends.
 
 core (domain, contracts, profiles, storage, config) < orchestration, serving, observation, quality (services,
-which may import each other) < simulation < experiments < cli, api, demo, examples. Every `import` and `from ... import` in src/rohe is
-read with `ast`, including the ones inside functions: a lazy import is still a dependency.
+which may import each other) < simulation < experiments < cli, api, demo, examples. Every `import` and
+`from ... import` in src/rohe is read with `ast`, including the ones inside functions: a lazy import is still a
+dependency.
 """
 
 from __future__ import annotations
