@@ -11,10 +11,6 @@ import pytest
 from rohe.observation.store import ObservationStore
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a fault test of several seconds; still in the default run")
-
-
 @pytest.fixture
 def obs_store(tmp_path: Path) -> Iterator[tuple[ObservationStore, str]]:
     """A file database the test and its agent processes share, and the test's own handle on it."""

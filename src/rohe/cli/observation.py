@@ -169,7 +169,12 @@ def start_observation_agent(
         return
     with backend(url) as b:
         status = b.start_agent(app_name, config)
-    where = "running" if status.running else "recorded; `rohe start observation-service` runs it"
+    if status.running:
+        where = "running"
+    elif status.state != "stopped":
+        where = f"{status.state}: {status.detail or 'waiting for the broker'}"
+    else:
+        where = "recorded; `rohe start observation-service` runs it"
     console.print(f"[green]observation agent of {status.app}/{status.run}: {where}[/]", highlight=False)
 
 
