@@ -15,6 +15,7 @@ request asks for `all-models`, so each one fans out to the three services. Two g
 Results: a Rich table and benchmarks/results/dataplane.json.
 
     .venv/bin/python benchmarks/dataplane.py --quick --rates 50,100 --profile-gateway out.pstats
+    .venv/bin/python benchmarks/dataplane.py --sequential 300    # one request in flight, 3 repeats
 """
 
 from __future__ import annotations
@@ -246,6 +247,24 @@ async def run(url: str, duration: float, gateway_pid: int, rates: tuple[int, ...
     return rows
 
 
+async def sequential(url: str, gateway_pid: int, requests: int, repeats: int = 3) -> list[float]:
+    """Gateway CPU ms per request with one request in flight: no queueing, timeouts or reconnections."""
+    gateway = psutil.Process(gateway_pid)
+    body = {"consumer": CONSUMER, "input": SAMPLE, "algorithm": "all-models"}
+    figures = []
+    async with aiohttp.ClientSession() as session:
+        for round_ in range(repeats + 1):
+            before = _cpu_s(gateway)
+            for _ in range(requests):
+                async with session.post(f"{url}/infer", json=body) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"gateway answered {response.status}")
+            if round_:  # the first round warms connections and code paths
+                figures.append((_cpu_s(gateway) - before) * 1000 / requests)
+    return figures
+
+
 def render(rows: list[dict[str, Any]]) -> None:
     table = Table(title="rohe serving gateway, open loop: 3 members (all-models), mean aggregation (ms)", expand=True)
     columns = [
@@ -279,11 +298,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 s per offered rate instead of 10 s")
     parser.add_argument("--rates", default=",".join(map(str, RATES)), help="offered rates, comma-separated")
     parser.add_argument("--profile-gateway", metavar="PSTATS", help="run the gateway under cProfile, stats here")
+    parser.add_argument("--sequential", type=int, metavar="N", help="only: N requests one at a time, x3")
     args = parser.parse_args()
     rates = tuple(int(r) for r in args.rates.split(","))
     load_before = os.getloadavg()
     duration = 3.0 if args.quick else 10.0
     url, processes = start_processes(args.profile_gateway)
+    if args.sequential:
+        try:
+            figures = asyncio.run(sequential(url, processes[-1].pid, args.sequential))
+        finally:
+            for process in processes:
+                process.terminate()
+                process.join(timeout=5)
+        Console().print(
+            f"gateway CPU per request, one in flight: {' / '.join(f'{f:.2f}' for f in figures)} ms "
+            f"(load average {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f})"
+        )
+        return
     try:
         rows = asyncio.run(run(url, duration, processes[-1].pid, rates))
     finally:

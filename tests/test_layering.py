@@ -72,6 +72,7 @@ def upward_imports(src: Path = SRC) -> list[str]:
 
 
 def test_no_module_imports_a_higher_layer() -> None:
+    assert (SRC / "core" / "__init__.py").is_file(), f"{SRC} is not rohe's source: the check would pass vacuously"
     assert upward_imports() == []
 
 
