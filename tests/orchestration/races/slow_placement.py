@@ -18,7 +18,7 @@ from rohe.orchestration.placement import ClusterState, FilterScoreAlgorithm, Pla
 MARKER = "ROHE_TEST_PLACE_MARKER"
 RELEASE = "ROHE_TEST_PLACE_RELEASE"
 # Never hang a test run: a forgotten release lets the round go on after this long.
-LONGEST_WAIT = 120.0
+LONGEST_WAIT = 600.0
 
 
 class SlowFirstFit:

@@ -17,6 +17,8 @@ from rohe.core.domain import ReplicaStatus
 from rohe.core.storage import Store
 
 SLOW = "slow_placement:SlowFirstFit"
+# Each test starts several interpreters; on a small shared machine one cold start can take a minute.
+pytestmark = pytest.mark.timeout(900)
 
 
 def _seed(store_url: str, nodes: int, services: dict[str, int], cpu: int = 500) -> None:
@@ -92,7 +94,7 @@ def test_two_place_runs_never_overfill_a_node(cli: Cli, store_url: str, tmp_path
         assert all(r.status is ReplicaStatus.PLACED for r in stored_by_b)
 
 
-@pytest.mark.timeout(1200)  # six interpreters starting at once on a small shared machine
+@pytest.mark.timeout(1200)  # six interpreters starting at once
 def test_place_remove_and_drain_started_together_leave_a_consistent_store(cli: Cli, store_url: str) -> None:
     # No choreography: whatever order the processes run in, the invariants hold, and a final round
     # places everything the remaining nodes can take.
@@ -112,7 +114,7 @@ def test_place_remove_and_drain_started_together_leave_a_consistent_store(cli: C
     finish(cli("place"))
     with Store(store_url) as store:
         assert violations(store) == []
-        used = {r.node for r in store.list_replicas()}
+        used = {r.node for r in store.list_replicas() if r.node is not None}
         assert used <= {f"n{i}" for i in range(5, 12)}
         # 120 replicas of 500m on 7 free nodes of 4000m: 56 fit
         assert sum(1 for r in store.list_replicas() if r.node is not None) == 56
