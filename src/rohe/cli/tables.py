@@ -109,6 +109,9 @@ def replicas_table(replicas: Sequence[Replica]) -> Table:
 
 def plan_table(plan: Plan) -> Table:
     optimal = {True: " (proven optimal)", False: " (best found, not proven optimal)", None: ""}[plan.proven_optimal]
+    if plan.bound is not None and not plan.proven_optimal:
+        # The solver's own proof of how far this answer can be from the best one.
+        optimal += f"; at most {plan.bound.placed_at_most} can be placed, gap {plan.bound.gap:.1%}"
     table = Table(title=f"plan by {plan.algorithm}: {plan.placed}/{len(plan.entries)} placed{optimal}")
     for column in ("replica", "now on", "would go to", "why"):
         table.add_column(column)
