@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
@@ -32,6 +33,11 @@ MAX_LOGIN_BODY = 4096
 
 def session_value(token: str) -> str:
     return hmac.new(token.encode("ascii"), b"rohe-console-session", hashlib.sha256).hexdigest()
+
+
+def _local_page(path: str) -> bool:
+    """Only a console page may be where signing in returns to: no open redirect."""
+    return (path == "/ui" or path.startswith("/ui/")) and "//" not in path and "\\" not in path
 
 
 def _cookie(headers: dict[bytes, bytes]) -> str | None:
@@ -87,8 +93,9 @@ class ConsoleSession:
                 return
         await self.app(scope, receive, send)
 
-    def _page(self, error: str = "", status_code: int = 200) -> HTMLResponse:
-        return HTMLResponse(self.login_page.replace("{{error}}", error), status_code=status_code)
+    def _page(self, error: str = "", status_code: int = 200, nxt: str = "/ui") -> HTMLResponse:
+        page = self.login_page.replace("{{error}}", html.escape(error)).replace("{{next}}", html.escape(nxt))
+        return HTMLResponse(page, status_code=status_code)
 
     async def _login(self, method: str, receive: Receive) -> Response:
         if method == "GET":
@@ -106,10 +113,10 @@ class ConsoleSession:
         form = parse_qs(body.decode("utf-8", "replace"))
         typed = (form.get("token") or [""])[0].strip()
         nxt = (form.get("next") or ["/ui"])[0]
-        if not (nxt.startswith("/ui") and "//" not in nxt):  # no open redirect
+        if not _local_page(nxt):
             nxt = "/ui"
         if not typed or not typed.isascii() or not token_matches(f"Bearer {typed}".encode("ascii"), self.token):
-            return self._page("Wrong token: use the API token (api.token / ROHE_API__TOKEN).", 401)
+            return self._page("Wrong token: use the API token (api.token / ROHE_API__TOKEN).", 401, nxt)
         response = RedirectResponse(nxt, status_code=303)
         response.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
         return response
