@@ -38,7 +38,8 @@ def chromium_path() -> str | None:
     if configured:
         return configured
     for name in BROWSERS:
-        found = shutil.which(name) or (f"/usr/lib/chromium/{name}" if Path(f"/usr/lib/chromium/{name}").exists() else None)
+        bundled = Path("/usr/lib/chromium") / name
+        found = shutil.which(name) or (str(bundled) if bundled.exists() else None)
         if found:
             return found
     return None
@@ -88,7 +89,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     gateway_port, api_port = free_port(), free_port()
     dead_model = f"http://127.0.0.1:{free_port()}"
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "rohe.cli.main", "start", "serving-service", "--pipeline", str(EXAMPLE / "pipeline.yaml"),
+        [sys.executable, "-m", "rohe.cli.main", "start", "serving-service",
+         "--pipeline", str(EXAMPLE / "pipeline.yaml"),
          "--contracts", str(EXAMPLE / "accuracy-first.yaml"), "--contracts", str(EXAMPLE / "fast-and-cheap.yaml"),
          "--profiles", str(EXAMPLE / "profiles.csv"), "--endpoint", f"mlp={dead_model}", "--no-observe",
          "--port", str(gateway_port)],

@@ -45,7 +45,8 @@ def _contract(path: Path, consumer: str, deadline_ms: float, accuracy: float) ->
 def _window(t0: datetime, consumer: str, i: int, p99: float, accuracy: float, models: list[str]) -> WindowMetrics:
     start = t0 + timedelta(seconds=WINDOW_S * i)
     requests = 200 + 5 * i
-    lat = LatencyStats(count=requests, mean_ms=p99 / 2, p50_ms=p99 / 2.2, p95_ms=p99 * 0.9, p99_ms=p99, max_ms=p99 * 1.2)
+    lat = LatencyStats(count=requests, mean_ms=p99 / 2, p50_ms=p99 / 2.2, p95_ms=p99 * 0.9, p99_ms=p99,
+                       max_ms=p99 * 1.2)
     return WindowMetrics(
         app=APP, run=RUN, consumer=consumer, start=start, end=start + timedelta(seconds=WINDOW_S),
         requests=requests, errors=i % 3, throughput_rps=requests / WINDOW_S, end_to_end=lat,
@@ -105,9 +106,9 @@ def seed(settings: Settings, *, nodes: int = 6, replicas: int = 20, consumers: i
             Violation(app=APP, run=RUN, consumer=names[0], clause="deadline_ms <= 300", metric="end_to_end.p99_ms",
                       operator="<=", threshold=300.0, observed=batch[windows - 1].end_to_end.p99_ms,  # type: ignore[union-attr]
                       window_start=last, window_end=last + timedelta(seconds=WINDOW_S),
-                      explanation="p99 latency 548.0 ms > 300 ms: stage inference took most of it; model resnet was slow",
-                      causes=[Cause(kind=CauseKind.STAGE, name="inference", share=0.7, evidence="p99 548 ms of 548 ms"),
-                              Cause(kind=CauseKind.MODEL, name="resnet", share=0.3, evidence="late in 18% of requests")]),
+                      explanation="p99 over the deadline: stage inference took most of it; model resnet was slow",
+                      causes=[Cause(kind=CauseKind.STAGE, name="inference", share=0.7, evidence="p99 528 ms"),
+                              Cause(kind=CauseKind.MODEL, name="resnet", share=0.3, evidence="late in 18%")]),
         ]
         platform.observation.store.save_violations(violations)
         if reports_dir is not None:

@@ -73,9 +73,9 @@ class ConsoleSession:
             await self.static({**scope, "path": path[len("/ui/static"):], "root_path": "/ui/static"}, receive, send)
             return
         if path == LOGOUT_PATH:
-            response = RedirectResponse(LOGIN_PATH, status_code=303)
-            response.delete_cookie(COOKIE, path="/")
-            await response(scope, receive, send)
+            out = RedirectResponse(LOGIN_PATH, status_code=303)
+            out.delete_cookie(COOKIE, path="/")
+            await out(scope, receive, send)
             return
         if path == LOGIN_PATH:
             response = await self._login(method, receive)

@@ -21,7 +21,7 @@ def cluster_view(orchestration: OrchestrationService) -> dict[str, Any]:
     """Nodes with their usage, the queue, and the totals the page header and the live stream show."""
     usage = orchestration.list_nodes()
     queued = orchestration.replicas(status=ReplicaStatus.QUEUEING)
-    nodes = []
+    nodes: list[dict[str, Any]] = []
     for u in usage:
         node = u.node
         nodes.append({
@@ -45,7 +45,7 @@ def cluster_view(orchestration: OrchestrationService) -> dict[str, Any]:
         })
     queue = [{"replica": r.key, "service": r.service, "reason": r.reason or "waiting for the next placement round"}
              for r in queued]
-    totals = {
+    totals: dict[str, float] = {
         "nodes": len(nodes),
         "nodes_ready": sum(1 for n in nodes if n["schedulable"]),
         "nodes_cordoned": sum(1 for n in nodes if not n["schedulable"]),

@@ -98,7 +98,7 @@ def consumer_views(observation: ObservationService, app: str, run: str) -> list[
     for consumer in sorted(set(by_consumer) | set(clauses)):
         series = by_consumer.get(consumer, [])[-SERIES_WINDOWS:]
         latest = series[-1] if series else None
-        rows = []
+        rows: list[dict[str, Any]] = []
         for clause in clauses.get(consumer, []):
             observed = clause.metric.extract(latest) if latest is not None else None
             previous = [clause.metric.extract(w) for w in series[-1 - RECENT_WINDOWS:-1]]

@@ -94,7 +94,7 @@ def _table(path: Path) -> dict[str, Any]:
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
-        rows = []
+        rows: list[list[str]] = []
         total = 0
         for row in reader:
             total += 1
