@@ -29,6 +29,7 @@ STATIC_PREFIX = "/ui/static/"
 # Non-GET requests the cookie may authorise: reads that happen to be POSTs.
 COOKIE_POSTS = frozenset({"/orchestration/plan"})
 MAX_LOGIN_BODY = 4096
+NOT_PAGES = ("/ui/api/", "/ui/events", "/ui/reports/file")
 
 
 def session_value(token: str) -> str:
@@ -38,6 +39,11 @@ def session_value(token: str) -> str:
 def _local_page(path: str) -> bool:
     """Only a console page may be where signing in returns to: no open redirect."""
     return (path == "/ui" or path.startswith("/ui/")) and "//" not in path and "\\" not in path
+
+
+def _is_page(path: str) -> bool:
+    """A console page a person opens (sent to sign in), not JSON, the stream or a file (those answer 401)."""
+    return (path == "/ui" or path.startswith("/ui/")) and not path.startswith(NOT_PAGES)
 
 
 def _cookie(headers: dict[bytes, bytes]) -> str | None:
@@ -88,7 +94,7 @@ class ConsoleSession:
             if cookie is not None and allowed and hmac.compare_digest(cookie, self.session):
                 extra = (b"authorization", f"Bearer {self.token}".encode("ascii"))
                 scope = {**scope, "headers": [*scope.get("headers", []), extra]}
-            elif method == "GET" and (path == "/ui" or path.startswith("/ui/")) and path != "/ui/events":
+            elif method == "GET" and _is_page(path):
                 await RedirectResponse(f"{LOGIN_PATH}?next={path}", status_code=303)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
