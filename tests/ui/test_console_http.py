@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TOKEN, Console
 from fastapi.testclient import TestClient
 from seeding import seed
 
+from conftest import TOKEN, Console
 from rohe.api.app import create_app
 from rohe.core.config import ApiSettings, Settings
 from rohe.ui.auth import COOKIE
