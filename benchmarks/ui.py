@@ -7,11 +7,11 @@ replicas and 50 consumers (the store is seeded directly; the API runs as `rohe u
 Per page, in headless Chromium (the system's chromium-headless-shell, as in tests/ui): `load` is navigation start
 to the load event (HTML, CSS, JS, the server-rendered tables), `live` is navigation start to the first SSE update
 applied to the page (the page is then fully current); `html` is the page's size; `heap` is the JS heap the page
-uses and `dom` its element count (Chrome DevTools Performance metrics); `browser PSS` is the proportional resident memory
-of the whole Chromium process tree with that page open. `SSE latency` is the time from an API call that adds a node
-to the cluster page showing the new node count, without a reload (the stream checks for a change every second,
-so about half a second of it is that interval). Output: a Rich table and benchmarks/results/ui.json with the load
-average.
+uses and `dom` its element count (Chrome DevTools Performance metrics); `browser PSS` is the proportional
+resident memory of the whole Chromium process tree with the five pages open. `SSE latency` is the time from an
+API call that adds a node to the cluster page showing the new node count, without a reload (the stream checks
+for a change every second, so about half a second of it is that interval). Output: a Rich table and
+benchmarks/results/ui.json with the load average.
 """
 
 from __future__ import annotations
