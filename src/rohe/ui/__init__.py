@@ -1,8 +1,8 @@
 """The operator console: live pages at /ui served by the API process, behind the API's token.
 
-`mount_console` adds it to an API app; `start_console` serves an API with the console on a free loopback port
-from a background thread (what `rohe demo` calls to print a URL). Every asset ships in this package (static/);
-no page loads anything from another origin.
+`mount_console` adds it to an API app; `rohe.ui.server.start_console` serves an API with the console on a free
+loopback port from a background thread (what `rohe demo` calls to print a URL). Every asset ships in this
+package (static/); no page loads anything from another origin.
 """
 
 from __future__ import annotations
