@@ -21,9 +21,13 @@ STATIC = Path(__file__).parent / "static"
 def mount_console(app: FastAPI, settings: Settings, reports_dirs: Sequence[Path] = ()) -> None:
     """Add /ui to an API app. Call it after the token guard is installed, so the session middleware wraps it."""
     from rohe.ui.auth import ConsoleSession
+    from rohe.ui.live import SharedViews
+    from rohe.ui.quality import SeriesCache
     from rohe.ui.routes import router
 
     static = StaticFiles(directory=STATIC)
+    app.state.console_views = SharedViews()
+    app.state.console_series = SeriesCache()
     app.state.console_reports = [settings.data_dir, *reports_dirs]
     app.mount("/ui/static", static, name="ui-static")
     app.include_router(router)

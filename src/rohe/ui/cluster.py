@@ -41,7 +41,6 @@ def cluster_view(orchestration: OrchestrationService) -> dict[str, Any]:
             "accelerators": {k: {"capacity": v, "used": u.accelerators_used.get(k, 0.0)}
                              for k, v in node.accelerators.items()},
             "replicas": len(u.replicas),
-            "replica_keys": u.replicas,
         })
     queue = [{"replica": r.key, "service": r.service, "reason": r.reason or "waiting for the next placement round"}
              for r in queued]
@@ -61,9 +60,9 @@ def cluster_view(orchestration: OrchestrationService) -> dict[str, Any]:
     return {"nodes": nodes, "queue": queue, "totals": totals}
 
 
-def cluster_live(orchestration: OrchestrationService) -> dict[str, Any]:
-    """What the live stream pushes for the cluster page: totals and per-node used figures (not the core lists)."""
-    view = cluster_view(orchestration)
+def cluster_live(view: dict[str, Any]) -> dict[str, Any]:
+    """What the live stream pushes for the cluster page (from `cluster_view`): totals and per-node used figures,
+    not the per-core lists."""
     return {
         "totals": view["totals"],
         "nodes": {n["name"]: [n["status"], n["cpu_used"], n["cpu_free"], n["rss_used"], n["rss_free"], n["replicas"]]

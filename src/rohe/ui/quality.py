@@ -11,9 +11,10 @@ turned into checks by `rohe.observation.evaluation.clauses` - the same checks th
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +41,61 @@ def app_runs(observation: ObservationService) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
+_CONTRACTS: dict[tuple[str, int, int], dict[str, list[Clause]]] = {}
+
+
+def _clauses_of(path: Path) -> dict[str, list[Clause]]:
+    """Clauses of one contract file, parsed again only when the file changed (50 YAML files cost seconds)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _CONTRACTS:
+        if len(_CONTRACTS) > 1000:
+            _CONTRACTS.clear()
+        _CONTRACTS[key] = {c: clauses_for(contract) for c, contract in load_contracts([path]).items()}
+    return _CONTRACTS[key]
+
+
 def _contract_clauses(observation: ObservationService, app: str, run: str) -> dict[str, list[Clause]]:
+    clauses: dict[str, list[Clause]] = {}
     for agent_app, agent_run, _, config in observation.store.list_agents():
         if (agent_app, agent_run) != (app, run):
             continue
-        try:
-            contracts = load_contracts([Path(p) for p in config.get("contracts") or []])
-        except (RoheError, OSError) as exc:  # a contract file moved since the agent started: show the rest
-            log.warning("contracts of %s/%s unreadable: %s", app, run, exc)
-            return {}
-        return {consumer: clauses_for(contract) for consumer, contract in contracts.items()}
-    return {}
+        for path in config.get("contracts") or []:
+            try:
+                clauses.update(_clauses_of(Path(path)))
+            except (RoheError, OSError) as exc:  # a contract file moved since the agent started: show the rest
+                log.warning("contract %s of %s/%s unreadable: %s", path, app, run, exc)
+    return clauses
+
+
+class SeriesCache:
+    """The newest windows per consumer of each app run, read incrementally: a refresh asks the store only for
+    windows ending after (the newest seen - `overlap_s`), so a stream does not re-read an hour of windows every
+    second. Windows are keyed by (consumer, kind, start): one stored again with the same key replaces the old."""
+
+    def __init__(self, keep: int = SERIES_WINDOWS, overlap_s: float = 30.0) -> None:
+        self.keep = keep
+        self.overlap = timedelta(seconds=overlap_s)
+        self._runs: dict[tuple[str, str], dict[tuple[str, str, datetime], WindowMetrics]] = {}
+        self._lock = threading.Lock()
+
+    def windows(self, observation: ObservationService, app: str, run: str) -> dict[str, list[WindowMetrics]]:
+        with self._lock:
+            known = self._runs.get((app, run))
+            if known:
+                since = max(w.end for w in known.values()) - self.overlap
+                fresh = observation.store.list_windows(app, run, since=since)
+            else:
+                known = {}
+                fresh = observation.store.list_windows(app, run, limit=self.keep * 64)
+            for w in fresh:
+                known[(w.consumer, w.kind.value, w.start)] = w
+            by_consumer: dict[str, list[WindowMetrics]] = {}
+            for w in sorted(known.values(), key=lambda w: (w.end, w.start)):
+                by_consumer.setdefault(w.consumer, []).append(w)
+            trimmed = {c: ws[-self.keep:] for c, ws in by_consumer.items()}
+            self._runs[(app, run)] = {(w.consumer, w.kind.value, w.start): w for ws in trimmed.values() for w in ws}
+            return trimmed
 
 
 def _status(clause: Clause, observed: float | None, recent_breaks: int) -> str:
@@ -86,13 +131,12 @@ def _point(w: WindowMetrics) -> dict[str, Any]:
     }
 
 
-def consumer_views(observation: ObservationService, app: str, run: str) -> list[dict[str, Any]]:
+def consumer_views(
+    observation: ObservationService, app: str, run: str, cache: SeriesCache | None = None
+) -> list[dict[str, Any]]:
     """One entry per consumer of an app run: clauses with their status, and the series for the charts."""
-    windows = observation.store.list_windows(app, run, limit=SERIES_WINDOWS * 60)
-    by_consumer: dict[str, list[WindowMetrics]] = {}
-    for w in windows:
-        if w.consumer != ALL_CONSUMERS:
-            by_consumer.setdefault(w.consumer, []).append(w)
+    by_consumer = (cache or SeriesCache()).windows(observation, app, run)
+    by_consumer.pop(ALL_CONSUMERS, None)
     clauses = _contract_clauses(observation, app, run)
     views = []
     for consumer in sorted(set(by_consumer) | set(clauses)):
@@ -118,8 +162,8 @@ def consumer_views(observation: ObservationService, app: str, run: str) -> list[
     return views
 
 
-def applications(observation: ObservationService) -> list[dict[str, Any]]:
-    return [{"app": app, "run": run, "consumers": consumer_views(observation, app, run)}
+def applications(observation: ObservationService, cache: SeriesCache | None = None) -> list[dict[str, Any]]:
+    return [{"app": app, "run": run, "consumers": consumer_views(observation, app, run, cache)}
             for app, run in app_runs(observation)]
 
 

@@ -26,7 +26,8 @@ from rohe.orchestration.placement import available_algorithms
 from rohe.platform import Platform
 from rohe.ui import reports
 from rohe.ui.cluster import cluster_live, cluster_view
-from rohe.ui.quality import applications, evidence, feed
+from rohe.ui.live import SharedViews
+from rohe.ui.quality import SeriesCache, applications, evidence, feed
 from rohe.ui.serving import serving_view, set_policy
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -59,18 +60,32 @@ def _roots(request: Request) -> list[Path]:
     return roots
 
 
-def _snapshot(request: Request, topic: str) -> Callable[[], dict[str, Any]]:
+def _shared(request: Request) -> SharedViews:
+    views: SharedViews = request.app.state.console_views
+    return views
+
+
+def _view(request: Request, topic: str) -> Callable[[], dict[str, Any]]:
+    """The full view of a topic (what its page renders), built at most once per interval for every caller."""
     p = _platform(request)
     token = _token(request)
-    views: dict[str, Callable[[], dict[str, Any]]] = {
-        "cluster": lambda: cluster_live(p.orchestration),
-        "apps": lambda: {"apps": applications(p.observation)},
+    series: SeriesCache = request.app.state.console_series
+    builders: dict[str, Callable[[], dict[str, Any]]] = {
+        "cluster": lambda: cluster_view(p.orchestration),
+        "apps": lambda: {"apps": applications(p.observation, series)},
         "violations": lambda: feed(p.observation),
         "serving": lambda: {"apps": serving_view(p.observation, token)},
     }
-    if topic not in views:
+    if topic not in builders:
         raise NotFound(f"no live topic {topic!r}", [Problem("topic", "unknown", f"use one of {', '.join(TOPICS)}")])
-    return views[topic]
+    shared = _shared(request)
+    return lambda: shared.get(topic, builders[topic])
+
+
+def _snapshot(request: Request, topic: str) -> Callable[[], dict[str, Any]]:
+    """What the stream pushes: the view, or for the cluster its live part (no per-core lists)."""
+    view = _view(request, topic)
+    return (lambda: cluster_live(view())) if topic == "cluster" else view
 
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
@@ -83,19 +98,19 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 @router.get("/cluster", response_class=HTMLResponse)
 async def cluster_page(request: Request) -> HTMLResponse:
-    view = await run_in_threadpool(cluster_view, _platform(request).orchestration)
+    view = await run_in_threadpool(_view(request, "cluster"))
     return _page(request, "cluster", view=view, algorithms=available_algorithms(), active="cluster")
 
 
 @router.get("/apps", response_class=HTMLResponse)
 async def apps_page(request: Request) -> HTMLResponse:
-    apps = await run_in_threadpool(applications, _platform(request).observation)
-    return _page(request, "apps", apps=apps)
+    view = await run_in_threadpool(_view(request, "apps"))
+    return _page(request, "apps", apps=view["apps"])
 
 
 @router.get("/violations", response_class=HTMLResponse)
 async def violations_page(request: Request) -> HTMLResponse:
-    view = await run_in_threadpool(feed, _platform(request).observation)
+    view = await run_in_threadpool(_view(request, "violations"))
     return _page(request, "violations", view=view)
 
 
@@ -107,8 +122,8 @@ async def evidence_page(violation_id: str, request: Request) -> HTMLResponse:
 
 @router.get("/serving", response_class=HTMLResponse)
 async def serving_page(request: Request) -> HTMLResponse:
-    apps = await run_in_threadpool(serving_view, _platform(request).observation, _token(request))
-    return _page(request, "serving", apps=apps)
+    view = await run_in_threadpool(_view(request, "serving"))
+    return _page(request, "serving", apps=view["apps"])
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -170,7 +185,7 @@ async def events(
                 yield f"event: {topic}\ndata: {body}\n\n"
             else:
                 yield ": keep-alive\n\n"
-            await asyncio.sleep(interval)
+            await asyncio.sleep(_shared(request).pause(topic, interval))
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -32,8 +32,7 @@
         if (col === 0) {
           if (cell.textContent.indexOf(v[0]) < 0) cell.innerHTML = status(v[0]);
         } else if (col === 5) {
-          var summary = cell.querySelector("summary");
-          setText(summary || cell, v[5]);
+          setText(cell.querySelector("a") || cell, v[5]);
         } else { setText(cell, v[col]); }
       });
     });
