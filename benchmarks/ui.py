@@ -10,8 +10,8 @@ applied to the page (the page is then fully current); `html` is the page's size;
 uses and `dom` its element count (Chrome DevTools Performance metrics); `browser PSS` is the proportional
 resident memory of the whole Chromium process tree with the five pages open. `SSE latency` is the time from an
 API call that adds a node to the cluster page showing the new node count, without a reload (the stream checks
-for a change every second, so about half a second of it is that interval). Output: a Rich table and
-benchmarks/results/ui.json with the load average.
+for a change every second, so part of it is that interval, and at fleet size the time to rebuild the view).
+Output: a Rich table and benchmarks/results/ui.json with the load average.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
+from console_fixtures import chromium_path, free_port  # noqa: E402
 from seeding import seed  # noqa: E402
 
-from conftest import chromium_path, free_port  # noqa: E402
 from rohe.core.config import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ui.json"

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import TOKEN, Console
+from console_fixtures import TOKEN, Console
 
 pytestmark = pytest.mark.timeout(600)
 PAGES = ("cluster", "apps", "violations", "serving", "reports")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from console_fixtures import TOKEN, Console
 from fastapi.testclient import TestClient
 from seeding import seed
 
-from conftest import TOKEN, Console
 from rohe.api.app import create_app
 from rohe.core.config import ApiSettings, Settings
 from rohe.ui.auth import COOKIE
@@ -134,3 +134,22 @@ def test_the_live_stream_is_server_sent_events_of_the_pages_json(console: Consol
         data = next(lines)
     assert event == "event: violations"
     assert json.loads(data.removeprefix("data: ")) == expected
+
+
+def test_start_console_serves_the_callers_platform_and_returns_its_url(seeded_dir: Path) -> None:
+    from rohe.platform import Platform
+    from rohe.ui.server import start_console
+
+    settings = Settings(data_dir=seeded_dir / "data")
+    platform = Platform.open(settings)
+    try:
+        server, url = start_console(settings, platform)
+        try:
+            assert url.endswith("/ui") and url.startswith("http://127.0.0.1:")
+            assert httpx.get(url, timeout=30).status_code == 200
+            totals = httpx.get(f"{url}/api/cluster", timeout=30).json()["totals"]
+            assert totals["nodes"] == len(platform.orchestration.list_nodes())
+        finally:
+            server.stop()
+    finally:
+        platform.close()

@@ -3,7 +3,8 @@
 A view of a large fleet costs seconds to build (10,000 replicas read and validated); building it once per open
 tab per second would keep a core busy. `SharedViews.get` returns the last result while it is younger than
 `max(ttl, time it took to build)`, and one lock per view makes concurrent callers wait for a single build. The
-streams pace themselves the same way (`pause`): never more often than twice the build time.
+streams pace themselves the same way (`pause`): a view is rebuilt at most once per build time, so the console
+keeps at most one worker busy half the time however many tabs are open.
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ class SharedViews:
 
     def pause(self, key: str, interval: float) -> float:
         """Seconds a stream of `key` should wait before its next check."""
-        return max(interval, 2 * self._entry(key).cost)
+        return max(interval, self._entry(key).cost)

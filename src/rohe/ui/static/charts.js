@@ -54,7 +54,7 @@
       svg.appendChild(el("line", {x1: L, x2: W - R, y1: ly, y2: ly, "class": "limit"}));
       svg.appendChild(el("text", {x: W - R - 2, y: ly - 3, "text-anchor": "end"}, opts.limit.label + " " + fmt(opts.limit.value)));
     }
-    var legendX = L + 30;
+    var legendX = Math.max(L + 30, 4 + opts.unit.length * 6 + 14);
     opts.series.forEach(function (s, si) {
       var d = "", pen = "M";
       s.values.forEach(function (v, i) {

@@ -10,7 +10,7 @@
     });
   }
   var ICONS = {"ok": "✔", "at risk": "▲", "violated": "✖", "no contract": "–", "healthy": "✔", "degraded": "▲",
-    "failing": "✖", "ready": "✔", "cordoned": "⏸", "draining": "⏸"};
+    "failing": "✖", "ready": "✔", "cordoned": "‖", "draining": "‖"};
   function status(v) {
     return "<span class=\"status s-" + esc(v).replace(/ /g, "-") + "\" data-status=\"" + esc(v) + "\"><span aria-hidden=\"true\">" +
       (ICONS[v] || "•") + "</span> " + esc(v) + "</span>";
