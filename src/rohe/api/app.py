@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,10 +18,14 @@ from rohe.core.auth import protect
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
 from rohe.platform import Platform
+from rohe.ui import mount_console
 
 
-def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
-    """Build the app. Pass `platform` to share one with the caller (tests, embedded use)."""
+def create_app(
+    settings: Settings, platform: Platform | None = None, reports_dirs: Sequence[Path] = ()
+) -> FastAPI:
+    """Build the app. Pass `platform` to share one with the caller (tests, embedded use); `reports_dirs` are
+    where the console at /ui lists report folders besides the data dir."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +55,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     add_offline_docs(app, "rohe")
     # Every route but /health needs the token when one is set (docs/security.md).
     protect(app, settings.api.token)
+    mount_console(app, settings, reports_dirs)  # after protect: its session middleware wraps the guard
 
     @app.exception_handler(RoheError)
     async def _rohe_error(_: Request, exc: RoheError) -> JSONResponse:

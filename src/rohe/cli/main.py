@@ -56,6 +56,7 @@ COMMANDS = [
         "rohe.cli.observation:app",
         "Observe running apps: register them, run agents, read windows, violations and incidents.",
     ),
+    LazyCommand("ui", "rohe.cli.ui:ui", "Serve the operator console (prints its URL) and the API."),
     LazyCommand(
         "experiment",
         "rohe.cli.experiment:app",
