@@ -27,6 +27,7 @@ LAYERS = {
     "api": 4,
     "demo": 4,
     "examples": 4,
+    "ui": 4,
 }
 
 
