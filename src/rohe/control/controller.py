@@ -165,7 +165,8 @@ class Controller:
                             f"{_ms(s.window.end_to_end.p99_ms if s.window.end_to_end else None)}")
         return DecisionRecord(
             at=datetime.fromtimestamp(self.clock(), UTC), app=self.app, run=self.run, consumer=s.consumer,
-            trigger=first.clause if first is not None else "contract holds with room to spare",
+            trigger=(f"{first.clause} broken: {first.metric} = {_value(first.observed)}" if first is not None
+                     else "contract holds with room to spare"),
             violation_id=str(first.violation_id) if first is not None else None, window_end=utc(s.window.end),
             evidence=evidence, action=remedy, status="skipped", expected=prediction, alternatives=alternatives)
 
@@ -246,3 +247,7 @@ def _fill_observed(records: list[DecisionRecord], contract: ConsumerContract, wi
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def _value(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.4g}"

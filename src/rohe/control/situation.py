@@ -60,8 +60,9 @@ class Situation:
         stats = self.window.models.get(model)
         seconds = self.window.seconds or 1.0
         if stats is not None:
-            return (stats.requests + stats.late) / seconds
-        return self.window.throughput_rps if model in self.members() else 0.0
+            return stats.requests / seconds
+        # A window that reports members but not this one: it served nothing for this consumer.
+        return 0.0 if self.window.models or model not in self.members() else self.window.throughput_rps
 
     def members(self) -> tuple[str, ...]:
         """Models the consumer may use now: allowed by its contract, deployed, not excluded."""
