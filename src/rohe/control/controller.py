@@ -176,7 +176,7 @@ class Controller:
         replicas = self.orchestration.replicas()
         views = {}
         for service in self.orchestration.list_services():
-            model = model_of(service)
+            model = model_of(service, self.catalog.models)
             if model not in self.catalog.models:
                 continue
             mine = [r for r in replicas if r.service == service.name]

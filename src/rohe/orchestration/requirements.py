@@ -56,8 +56,15 @@ class ServiceRequirement:
     options: tuple[NodeTypeOption, ...] = field(default=(), repr=False)
 
 
-def model_of(service: Service) -> str:
-    return service.env.get(MODEL_ENV, service.name)
+def model_of(service: Service, models: Sequence[str] = ()) -> str:
+    """The model a service serves: its ROHE_MODEL env entry, else its name, else (given the known `models`) the
+    longest model id its name ends with after a dash (`oc-random-forest` serves `random-forest`)."""
+    if MODEL_ENV in service.env:
+        return service.env[MODEL_ENV]
+    if service.name in models:
+        return service.name
+    suffixed = [m for m in models if service.name.endswith(f"-{m}")]
+    return max(suffixed, key=len) if suffixed else service.name
 
 
 def _p99(profile: ModelProfile) -> float | None:
@@ -70,6 +77,15 @@ def _floor_excludes(contract: ConsumerContract, accuracy: float | None) -> bool:
         return False
     return any(c.metric is MetricKind.ACCURACY and c.aggregation is Aggregation.MIN and c.min is not None
                and accuracy < c.min for c in contract.constraints)
+
+
+def _fast_enough(contract: ConsumerContract, catalog: ProfileCatalog, model: str,
+                 node_types: Sequence[str] | None) -> bool:
+    if contract.deadline_ms is None:
+        return True
+    return any((p99 := _p99(p)) is not None and p99 <= contract.deadline_ms for p in catalog.profiles
+               if p.model == model and (node_types is None or p.node_type in node_types)
+               and (contract.node_types is None or p.node_type in contract.node_types))
 
 
 def _cost_ceiling(contract: ConsumerContract) -> float | None:
@@ -108,12 +124,25 @@ def derive(
     if not 0 < utilisation <= 1:
         raise InvalidInput("invalid utilisation", [Problem("utilisation", f"is {utilisation}", "use (0, 1]")])
     by_model: Mapping[str, str] = (
-        {model_of(s): s.name for s in services if model_of(s) in catalog.models} if services is not None
+        {model_of(s, catalog.models): s.name for s in services if model_of(s, catalog.models) in catalog.models}
+        if services is not None
         else {m: m for m in catalog.models})
     result = []
     for model, service in by_model.items():
         accuracy = _mean_accuracy(catalog, model)
-        users = [c for c in contracts if (c.models is None or model in c.models) and not _floor_excludes(c, accuracy)]
+        allowed_by = [c for c in contracts
+                      if (c.models is None or model in c.models) and not _floor_excludes(c, accuracy)]
+        # A consumer whose deadline the model misses on every node type will never pick it: not sized for it.
+        users = [c for c in allowed_by if _fast_enough(c, catalog, model, node_types)]
+        too_slow = [c.consumer for c in allowed_by if c not in users]
+        if not users and too_slow:
+            fastest = min((p for p in catalog.profiles if p.model == model and _p99(p) is not None),
+                          key=lambda p: _p99(p) or math.inf, default=None)
+            shown = f"{_p99(fastest):.1f} ms on {fastest.node_type}" if fastest is not None else "unknown"
+            result.append(ServiceRequirement(service, model, (), 0.0, None, None, None, None, (),
+                                             f"too slow for {', '.join(too_slow)} (fastest profiled p99: {shown})",
+                                             "none: add a faster node type or relax the deadline"))
+            continue
         if not users:
             result.append(ServiceRequirement(service, model, (), 0.0, None, None, 0, None, (),
                                              "no consumer may use it (models list or accuracy floor)", "-"))
