@@ -3,6 +3,7 @@ dry run, operator pause and pin, back-off after a failed action, and state that 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_oscillating_load_gets_at_most_one_action_per_cooldown(tmp_path: Path, p
     with world(f"sqlite:///{tmp_path / (uuid.uuid4().hex + '.db')}", fast_replicas=3,
                contract_overrides={"models": ["fast"]}) as w:
         acted = _run(w, pattern, cooldown_s)
-    assert all(later - earlier >= cooldown_s for earlier, later in zip(acted, acted[1:], strict=False)), acted
+    assert all(later - earlier >= cooldown_s for earlier, later in itertools.pairwise(acted)), acted
 
 
 def test_flapping_every_window_never_acts_with_hysteresis(tmp_path: Path) -> None:

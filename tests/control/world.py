@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
-from rohe.control import ControlSettings, Controller, GatewayPolicy, GuardSettings, PlatformActuator
+from rohe.control import Controller, ControlSettings, GatewayPolicy, GuardSettings, PlatformActuator
 from rohe.core.background_server import BackgroundServer
 from rohe.core.contracts import ConsumerContract, parse_contract
 from rohe.core.domain import Memory, Node, Service
@@ -22,7 +22,6 @@ from rohe.observation.evaluation import ContractEvaluator
 from rohe.observation.metrics import LatencyStats, ModelStats, ResourceStats, WindowMetrics
 from rohe.observation.store import ObservationStore
 from rohe.orchestration.service import OrchestrationService
-
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 WINDOW_S = 10.0

@@ -101,7 +101,8 @@ def test_plan_from_contracts_shows_the_derivation(tmp_path: Path, monkeypatch: p
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({
         "consumer": "c", "ensemble": {"min": 1, "max": 2}, "required_throughput": 150, "deadline_ms": 150,
         "objectives": [{"metric": "accuracy", "direction": "maximize", "min": 0.8, "max": 1}]}))
-    result = runner.invoke(app, ["orchestration", "plan", "--from-contracts", "c.yaml", "--profiles", "p.csv", "--json"])
+    args = ["orchestration", "plan", "--from-contracts", "c.yaml", "--profiles", "p.csv", "--json"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert [(r["service"], r["replicas"], r["preferred"]) for r in rows] == [("fast", 2, ["pi", "nuc"]),
