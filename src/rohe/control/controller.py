@@ -206,9 +206,7 @@ class Controller:
 
     # -- for CLI and API -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        memory = self.state.guard()
-        return {"app": self.app, "run": self.run, "override": self.state.override().model_dump(),
-                "policy": memory.get("policy", {}), **memory.get("status", {})}
+        return self.state.status()
 
 
 def _choose(usable: list[tuple[Any, Remedy, Prediction]], order: list[str]) -> tuple[Any, Remedy, Prediction]:

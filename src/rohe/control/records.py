@@ -136,5 +136,20 @@ class ControlState:
         self.store.set_state(_key("guard", self.app, self.run), json.dumps(memory, sort_keys=True))
 
 
+    def status(self) -> dict[str, Any]:
+        """Override, ensemble policy the controller set, and the conditions of its last pass per consumer."""
+        memory = self.guard()
+        return {"app": self.app, "run": self.run, "override": self.override().model_dump(),
+                "policy": memory.get("policy", {}), **memory.get("status", {})}
+
+    def pause(self, paused: bool, note: str = "") -> Override:
+        return self.set_override(self.override().model_copy(update={"paused": paused, "note": note}))
+
+    def pin(self, target: str, pinned: bool) -> Override:
+        current = self.override()
+        pins = sorted({*current.pins, target} if pinned else set(current.pins) - {target})
+        return self.set_override(current.model_copy(update={"pins": pins}))
+
+
 def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
