@@ -77,7 +77,8 @@ def _decisions_table(rows: list[dict[str, Any]]) -> Table:
         table.add_row(
             str(r["at"])[:19], r["consumer"], r["trigger"], f"{action['kind']} {action['target']} ({params})",
             f"{r['status']}: {r['detail']}",
-            f"p99 {_ms(expected.get('p99_ms'))}, cost {expected.get('cost', 0):.4g}, restores {expected.get('restores')}",
+            f"p99 {_ms(expected.get('p99_ms'))}, cost {expected.get('cost', 0):.4g}, "
+            f"restores {expected.get('restores')}",
             "waiting" if observed is None else
             f"p99 {_ms(observed['p99_ms'])}, {'holds' if observed['holds'] else 'still violated'}",
         )
