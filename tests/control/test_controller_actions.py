@@ -26,7 +26,7 @@ def test_saturated_service_is_scaled_out_after_hysteresis_and_the_effect_is_obse
         [record] = controller.reconcile()
 
         assert record.status == "applied" and record.action.kind == "scale-out"
-        assert record.action.target == "svc-fast" and record.action.params["replicas"] == 3
+        assert record.action.target == "svc-fast" and record.action.params["scale"] == {"fast": 3}
         assert record.trigger.startswith("performance") or "p99" in record.trigger or "deadline" in record.trigger
         assert any("svc-fast@small-1" in line for line in record.evidence)
         assert record.expected is not None and record.expected.restores and record.expected.method == "m/m/c"
@@ -117,5 +117,5 @@ def test_idle_capacity_is_scaled_in_one_replica_at_a_time(tmp_path: Path) -> Non
         for i in range(3):
             w.feed(window(i, rps=20, **calm))
         [record] = controller.reconcile()
-        assert record.action.kind == "scale-in" and record.action.params["replicas"] == 2
+        assert record.action.kind == "scale-in" and record.action.params["scale"] == {"fast": 2}
         assert w.replicas("svc-fast") == 2

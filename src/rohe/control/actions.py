@@ -83,21 +83,37 @@ def _hot_models(s: Situation) -> list[tuple[str, str]]:
 
 
 class ScaleOut:
+    """Every blamed service alone, and all of them together (one queue fixed while another stays saturated
+    restores nothing: the ensemble waits for its slowest member)."""
+
     name = "scale-out"
 
     def propose(self, s: Situation) -> list[Remedy]:
         remedies = []
+        sizes: dict[str, int] = {}
         for model, evidence in _hot_models(s):
             view = s.services[model]
             needed = _needed(s, model, view.node_type, TARGET_UTILISATION) or view.replicas + 1
             target = min(MAX_REPLICAS, max(view.replicas + 1, needed))
             if target > view.replicas:
-                remedies.append(Remedy(kind=self.name, target=view.name, params={"model": model, "replicas": target},
-                                       reason=evidence))
+                sizes[model] = target
+                remedies.append(Remedy(kind=self.name, target=view.name,
+                                       params={"scale": {model: target}}, reason=evidence))
+        if len(sizes) > 1:
+            names = "+".join(s.services[m].name for m in sizes)
+            remedies.append(Remedy(kind=self.name, target=names, params={"scale": sizes},
+                                   reason="; ".join(r.reason for r in remedies)))
         return remedies
 
     def apply(self, remedy: Remedy, actuator: Actuator) -> str:
-        return actuator.scale(remedy.target, int(remedy.params["replicas"]))
+        return scale_all(remedy, actuator)
+
+
+def scale_all(remedy: Remedy, actuator: Actuator) -> str:
+    sizes: dict[str, int] = remedy.params["scale"]
+    services = remedy.target.split("+")
+    return "; ".join(actuator.scale(service, int(count)) for service, count in zip(services, sizes.values(),
+                                                                                     strict=True))
 
 
 class ScaleIn:
@@ -116,13 +132,13 @@ class ScaleIn:
             busy = s.load(model) / (view.replicas * profile.throughput_rps)
             if needed < view.replicas and busy < SCALE_IN_UTILISATION:
                 remedies.append(Remedy(kind=self.name, target=view.name,
-                                       params={"model": model, "replicas": view.replicas - 1},
+                                       params={"scale": {model: view.replicas - 1}},
                                        reason=f"{model} at {busy:.0%} of {view.replicas} replicas' capacity; "
                                               f"{needed} suffice for the contract"))
         return remedies
 
     def apply(self, remedy: Remedy, actuator: Actuator) -> str:
-        return actuator.scale(remedy.target, int(remedy.params["replicas"]))
+        return scale_all(remedy, actuator)
 
 
 class Move:

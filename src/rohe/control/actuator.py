@@ -7,6 +7,7 @@ observation store saw per node in the newest windows, so new replicas go where t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import httpx
 
@@ -29,6 +30,12 @@ def observed_cores(windows: Sequence[WindowMetrics]) -> dict[str, float]:
         node = key.rpartition("@")[2]
         nodes[node] = nodes.get(node, 0.0) + cores
     return nodes
+
+
+class PolicyTarget(Protocol):
+    """Where a consumer's ensemble policy is set: the gateway's HTTP route, or a simulated gateway."""
+
+    def set(self, consumer: str, *, degrade: bool, exclude: Sequence[str]) -> str: ...
 
 
 class GatewayPolicy:
@@ -58,7 +65,7 @@ class PlatformActuator:
     def __init__(
         self,
         orchestration: OrchestrationService,
-        gateway: GatewayPolicy | None = None,
+        gateway: PolicyTarget | None = None,
         observed: Callable[[], Mapping[str, float]] | None = None,
         preferred: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:

@@ -54,8 +54,9 @@ class Guard:
     @staticmethod
     def allowed(remedy: Remedy, prediction: Prediction, override: Override, ceiling: float | None) -> str | None:
         """Why this remedy may not be chosen, or None."""
-        if remedy.target in override.pins:
-            return f"{remedy.target} is pinned by the operator"
+        pinned = [t for t in remedy.target.split("+") if t in override.pins]
+        if pinned:
+            return f"{', '.join(pinned)} pinned by the operator"
         if ceiling is not None and prediction.cost > ceiling + 1e-12:
             return f"predicted cost {prediction.cost:.4g} exceeds the contract's ceiling {ceiling:.4g}"
         return None

@@ -45,7 +45,7 @@ def members_after(remedy: Remedy | None, s: Situation) -> list[_Member]:
     if remedy is not None:
         model = str(remedy.params.get("model", ""))
         if remedy.kind in ("scale-out", "scale-in"):
-            counts[model] = int(remedy.params["replicas"])
+            counts.update({m: int(n) for m, n in remedy.params["scale"].items()})
         elif remedy.kind == "move":
             types[model] = str(remedy.params["node_type"])
         elif remedy.kind == "reselect":
