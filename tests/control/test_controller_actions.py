@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from rohe.control import Actuator, Remedy, actions, register
+from rohe.control.actions import unregister
+from rohe.control.situation import Situation
+from rohe.core.errors import InvalidInput
 from rohe.observation.metrics import ModelStats
 
 from .world import WINDOW_S, hot_fast, latency, saturated, window, world
@@ -119,3 +125,32 @@ def test_idle_capacity_is_scaled_in_one_replica_at_a_time(tmp_path: Path) -> Non
         [record] = controller.reconcile()
         assert record.action.kind == "scale-in" and record.action.params["scale"] == {"fast": 2}
         assert w.replicas("svc-fast") == 2
+
+
+class _Reroute:
+    name = "reroute"
+    phase = "corrective"
+
+    def propose(self, s: Situation) -> list[Remedy]:
+        return [Remedy(kind=self.name, target=s.consumer, reason="plug-in")] if s.violations else []
+
+    def apply(self, remedy: Remedy, actuator: Actuator) -> str:
+        return actuator.set_policy(remedy.target, degrade=False, exclude=["accurate"])
+
+
+def test_a_registered_action_takes_part_and_a_non_action_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        register(object())  # type: ignore[arg-type]
+    register(_Reroute())
+    try:
+        with world(_url(tmp_path), contract_overrides={"models": ["fast"]}) as w:
+            controller = w.controller()
+            quiet = {"fast": ModelStats(requests=500)}
+            for i in range(2):
+                w.feed(window(i, p99=400.0, models=quiet))
+            [record] = controller.reconcile()
+            assert any(line.startswith("reroute c1") for line in record.alternatives) or \
+                record.action.kind == "reroute"
+    finally:
+        unregister("reroute")
+    assert "reroute" not in [a.name for a in actions()]

@@ -3,13 +3,13 @@
 An action proposes concrete remedies for a situation (from the newest violation's ranked causes, or from the
 contract holding with room to spare) and applies one through an `Actuator`. Remedies are absolute (scale to N,
 exclude exactly these models), so applying one twice changes nothing the second time. To add an action:
-implement `ControlAction` and `register()` it (docs/adaptation.md).
+implement `ControlAction` (name, phase, propose, apply) and `register()` it (docs/adaptation.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from rohe.control.records import Remedy
 from rohe.control.situation import Situation
@@ -33,9 +33,13 @@ class Actuator(Protocol):
     def set_policy(self, consumer: str, *, degrade: bool, exclude: Sequence[str]) -> str: ...
 
 
+Phase = Literal["corrective", "relaxing"]
+
+
 @runtime_checkable
 class ControlAction(Protocol):
     name: str
+    phase: Phase  # corrective: answers a violation; relaxing: runs once the contract has held for a while
 
     def propose(self, situation: Situation) -> list[Remedy]:
         """Remedies this action offers now (may be none)."""
@@ -87,6 +91,7 @@ class ScaleOut:
     restores nothing: the ensemble waits for its slowest member)."""
 
     name = "scale-out"
+    phase: Phase = "corrective"
 
     def propose(self, s: Situation) -> list[Remedy]:
         remedies = []
@@ -118,6 +123,7 @@ def scale_all(remedy: Remedy, actuator: Actuator) -> str:
 
 class ScaleIn:
     name = "scale-in"
+    phase: Phase = "relaxing"
 
     def propose(self, s: Situation) -> list[Remedy]:
         if s.violations:
@@ -145,6 +151,7 @@ class Move:
     """A replica on a saturated node goes to a node type whose profile is faster for its model."""
 
     name = "move"
+    phase: Phase = "corrective"
 
     def propose(self, s: Situation) -> list[Remedy]:
         remedies = []
@@ -175,6 +182,7 @@ class Reselect:
     """Drop a member from the consumer's ensemble: the slow one (latency) or the one whose accuracy fell."""
 
     name = "reselect"
+    phase: Phase = "corrective"
 
     def propose(self, s: Situation) -> list[Remedy]:
         remedies = []
@@ -194,6 +202,7 @@ class Degrade:
     """The last resort for a latency violation no other remedy restores: the single fastest feasible model."""
 
     name = "degrade"
+    phase: Phase = "corrective"
 
     def propose(self, s: Situation) -> list[Remedy]:
         if s.degraded or not any(_latency(v.metric) for v in s.violations):
@@ -209,6 +218,7 @@ class Restore:
     """Undo degrade and exclusions once the contract has held for a while (the guard decides how long)."""
 
     name = "restore"
+    phase: Phase = "relaxing"
 
     def propose(self, s: Situation) -> list[Remedy]:
         if s.violations or not (s.degraded or s.excluded):
@@ -231,6 +241,10 @@ def register(action: ControlAction) -> ControlAction:
     return action
 
 
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
 def get_action(name: str) -> ControlAction:
     try:
         return _REGISTRY[name]
@@ -246,7 +260,3 @@ def actions() -> list[ControlAction]:
 
 for _builtin in (ScaleOut(), Move(), Reselect(), Degrade(), Restore(), ScaleIn()):
     register(_builtin)
-
-# Remedies that react to a violation, and those that only run once the contract holds (scale in, restore).
-CORRECTIVE = ("scale-out", "move", "reselect", "degrade")
-RELAXING = ("restore", "scale-in")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rohe.control.actions import CORRECTIVE, RELAXING, Actuator, actions
+from rohe.control.actions import Actuator, actions
 from rohe.control.guard import Guard, GuardSettings
 from rohe.control.predictor import QueueingPredictor, RemedyPredictor
 from rohe.control.records import ControlState, DecisionRecord, Observed, Prediction, Remedy, utc
@@ -128,8 +128,9 @@ class Controller:
         if not guard.ripe(violated, s.violated_streak, s.healthy_streak):
             return [*conditions, Condition("Hysteresis", True, "Waiting",
                                            f"violated {s.violated_streak}, healthy {s.healthy_streak} window(s)")], None
-        kinds = CORRECTIVE if violated else RELAXING
-        candidates = [(a, r) for a in actions() if a.name in kinds for r in a.propose(s)]
+        phase = "corrective" if violated else "relaxing"
+        candidates = [(a, r) for a in actions() if a.phase == phase for r in a.propose(s)]
+        kinds = [a.name for a in actions()]
         if not candidates:
             return [*conditions, Condition("Remedy", False, "NoneApplies" if violated else "Steady")], None
         weighed = [(a, r, self.predictor.predict(r, s)) for a, r in candidates]
@@ -140,7 +141,7 @@ class Controller:
             usable = [(a, r, p) for a, r, p in usable if p.restores]  # relax only when the contract keeps holding
         if not usable:
             return [*conditions, Condition("Remedy", False, "AllRefused", "; ".join(refused))], None
-        action, remedy, prediction = _choose(usable, [k for k in kinds])
+        action, remedy, prediction = _choose(usable, kinds)
         alternatives = [f"{r.text}: p99 {_ms(p.p99_ms)}, cost {p.cost:.4g}, restores {p.restores}"
                         for _, r, p in weighed if r is not remedy] + refused
         record = self._record(s, remedy, prediction, alternatives)
