@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,9 @@ from rohe.cli.backend import HttpBackend
 from rohe.cli.errors import handle_errors
 from rohe.core.config import load_settings
 from rohe.core.errors import InvalidInput, Problem
-from rohe.core.storage import Store
+
+if TYPE_CHECKING:
+    from rohe.core.storage import Store
 
 app = typer.Typer(help="The adaptation controller: run it, read its decisions, pause, resume, pin.",
                   no_args_is_help=True)
@@ -36,6 +38,8 @@ class _Remote(HttpBackend):
 
 @contextmanager
 def _store() -> Iterator[Store]:
+    from rohe.core.storage import Store  # SQLAlchemy loads when a command runs, not for --help
+
     store = Store.open(load_settings())
     try:
         yield store
