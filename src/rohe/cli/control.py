@@ -189,10 +189,14 @@ def run_controller(
             actuator=PlatformActuator(orchestration, policy),
             settings=ControlSettings(GuardSettings(cooldown_s=cooldown), dry_run=dry_run),
         )
-        while True:
-            for record in controller.reconcile():
-                console.print(f"{record.consumer}: [bold]{record.action.text}[/] -> {record.status} "
-                              f"({record.trigger})")
-            if once:
-                return
-            time.sleep(interval)
+        try:
+            while True:
+                for record in controller.reconcile():
+                    console.print(f"{record.consumer}: [bold]{record.action.text}[/] -> {record.status} "
+                                  f"({record.trigger})")
+                if once:
+                    return
+                time.sleep(interval)
+        finally:
+            if policy is not None:
+                policy.close()

@@ -60,6 +60,9 @@ class GatewayPolicy:
             raise RoheError(f"gateway answered {response.status_code} to {redact_url(target)}: {response.text[:200]}")
         return f"policy of {consumer}: {response.json()}"
 
+    def close(self) -> None:
+        self._client.close()
+
 
 class PlatformActuator:
     def __init__(
