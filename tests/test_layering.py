@@ -20,9 +20,11 @@ LAYERS = {
     "serving": 1,
     "observation": 1,
     "quality": 1,
+    "edge": 1,  # a site's cache and uplink, used by the gateway and agents beside the services
     # Capabilities built on the services: the simulator runs their real code, experiments drive the simulator.
     "simulation": 2,
     "experiments": 3,
+    "control": 3,  # acts through the services, asks the simulator what a remedy would do
     "cli": 4,
     "api": 4,
     "demo": 4,

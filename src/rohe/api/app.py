@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rohe import __version__
+from rohe.api.control import router as control_router
 from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
 from rohe.api.static import add_offline_docs
@@ -67,4 +68,5 @@ def create_app(
 
     app.include_router(orchestration_router)
     app.include_router(observation_router)
+    app.include_router(control_router)
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from rohe.api.vetting import vet_algorithm
 from rohe.core.domain import NodeStatus, Replica, ReplicaStatus, Service
@@ -121,14 +123,33 @@ def remove_application(application: str, p: Platform = Depends(platform)) -> dic
     return {"removed": [s.name for s in removed]}
 
 
-@router.get("/replicas", response_model=list[Replica])
+_REPLICAS = TypeAdapter(list[Replica])
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison: `W/` prefixes are ignored, `*` matches any current representation."""
+    if not header:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get("/replicas", response_model=list[Replica], responses={304: {"description": "unchanged (If-None-Match)"}})
 def list_replicas(
+    request: Request,
     service: str | None = None,
     node: str | None = None,
     state: ReplicaStatus | None = Query(None, alias="status"),
     p: Platform = Depends(platform),
-) -> list[Replica]:
-    return p.orchestration.replicas(service=service, node=node, status=state)
+) -> Response:
+    """Placements with an ETag (a hash of the body): a follower (the serving gateway) polls with
+    If-None-Match and gets 304 with no body while nothing changed."""
+    body = _REPLICAS.dump_json(p.orchestration.replicas(service=service, node=node, status=state))
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(content=body, media_type="application/json", headers=headers)
 
 
 @router.get("/algorithms")

@@ -31,11 +31,28 @@ def demo(
     quick: Annotated[
         bool, typer.Option("--quick", help="a short run (~8 s of load) for tests and a first look")
     ] = False,
+    scenario: Annotated[
+        str, typer.Option(help="serving (the default demo) or closed-loop (the adaptation controller)")
+    ] = "serving",
+    controller: Annotated[
+        str, typer.Option(help="closed-loop only: on (runs with and without, side by side) or off")
+    ] = "on",
 ) -> None:
     """Place the example pipeline on an edge cluster, serve two consumers under load while a model service
     crashes and is restarted, and compare the scheduling algorithms."""
     if not duration > 0:
         raise InvalidInput("invalid --duration", [Problem("duration", f"is {duration}", "use a number above 0")])
+    if scenario not in ("serving", "closed-loop"):
+        raise InvalidInput("unknown --scenario",
+                           [Problem("scenario", f"is {scenario!r}", "use serving or closed-loop")])
+    if controller not in ("on", "off"):
+        raise InvalidInput("invalid --controller", [Problem("controller", f"is {controller!r}", "use on or off")])
+    if scenario == "closed-loop":
+        from rohe.demo.closed_loop import run_closed_loop
+
+        with tempfile.TemporaryDirectory(prefix="rohe-closed-loop-") as scratch:
+            run_closed_loop(out, data_dir or Path(scratch), Console(), quick=quick, controller=controller == "on")
+        return
     started = time.perf_counter()
     console = Console()
     if not console.is_terminal:

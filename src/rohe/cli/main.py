@@ -56,6 +56,11 @@ COMMANDS = [
         "rohe.cli.observation:app",
         "Observe running apps: register them, run agents, read windows, violations and incidents.",
     ),
+    LazyCommand(
+        "control",
+        "rohe.cli.control:app",
+        "The adaptation controller: run it, read its decisions, pause, resume, pin.",
+    ),
     LazyCommand("ui", "rohe.cli.ui:ui", "Serve the operator console (prints its URL) and the API."),
     LazyCommand(
         "experiment",

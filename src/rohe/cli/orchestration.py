@@ -192,8 +192,23 @@ def plan(
     replan: Annotated[bool, typer.Option(help="plan every replica from scratch, not just the queue")] = False,
     url: Url = None,
     as_json: Json = False,
+    from_contracts: Annotated[
+        list[Path] | None,
+        typer.Option("--from-contracts", help="consumer contract file(s): derive replicas and node types from them"),
+    ] = None,
+    profiles: Annotated[Path | None, typer.Option(help="model profiles CSV, with --from-contracts")] = None,
 ) -> None:
-    """Dry run: what would go where, and why. Changes nothing."""
+    """Dry run: what would go where, and why. Changes nothing. With --from-contracts: how many replicas each
+    model service needs for the consumers' contracts, and which node types suit it, and why."""
+    if from_contracts:
+        if profiles is None:
+            raise InvalidInput("--from-contracts needs --profiles",
+                               [Problem("profiles", "is missing", "pass --profiles PROFILES.csv")])
+        plan_from_contracts(from_contracts, profiles, url, as_json)
+        return
+    if profiles is not None:
+        raise InvalidInput("--profiles is only used with --from-contracts",
+                           [Problem("from_contracts", "is missing", "pass --from-contracts CONTRACT.yaml")])
     with backend(url) as b:
         result = b.plan(algorithm, replan)
     _emit(asdict(result), as_json, plan_table(result))
@@ -213,3 +228,41 @@ def place(
     )
     for replica, reason in summary["queued"].items():
         console.print(f"  [yellow]{replica}[/]: {reason}")
+
+
+def _requirements_table(requirements: list[Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="requirements derived from the contracts", show_lines=True)
+    for column in ("service", "replicas", "why N replicas", "preferred node types", "why"):
+        table.add_column(column, overflow="fold")
+    for r in requirements:
+        count = "-" if r.replicas is None else str(r.replicas)
+        style = "[red]" if r.replicas is None or r.over_budget else ""
+        table.add_row(r.service, f"{style}{count}", r.why_replicas, ", ".join(r.preferred) or "-", r.why_nodes)
+    return table
+
+
+def plan_from_contracts(contracts: list[Path], profiles: Path, url: str | None, as_json: bool) -> None:
+    """Derive replicas and node-type preferences per model service from consumer contracts and profiles."""
+    from rohe.core.contracts import load_contract
+    from rohe.core.profiles import load_catalog
+    from rohe.orchestration.requirements import derive
+
+    loaded = [load_contract(path) for path in contracts]
+    catalog = load_catalog(profiles)
+    with backend(url) as b:
+        services = b.list_services(None)
+        nodes = [usage.node for usage in b.list_nodes()]
+    from rohe.orchestration.scaling import node_type_of
+
+    types = sorted({node_type_of(n) for n in nodes} & set(catalog.node_types)) if nodes else None
+    requirements = derive(loaded, catalog, services or None, types)
+    if not requirements:
+        raise InvalidInput(
+            "no model service to size",
+            [Problem("services", "no registered service serves a profiled model",
+                     "register the pipeline's services, or name them after the models (ROHE_MODEL env)")],
+        )
+    rows = [{k: v for k, v in asdict(r).items() if k != "options"} for r in requirements]
+    _emit(rows, as_json, _requirements_table(requirements))

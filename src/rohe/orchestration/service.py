@@ -18,9 +18,11 @@ from rohe.core.domain import Allocation, Node, NodeStatus, Replica, ReplicaStatu
 from rohe.core.errors import Conflict, Problem
 from rohe.core.storage import Store
 from rohe.core.storage.placement import PlacementSnapshot, StalePlacement
+from rohe.orchestration import scaling
 from rohe.orchestration.placement import (
     Bound,
     ClusterState,
+    PlacementAlgorithm,
     PlacementResult,
     ReplicaRequest,
     get_algorithm,
@@ -135,6 +137,19 @@ class OrchestrationService:
     ) -> list[Replica]:
         return self.store.list_replicas(service=service, node=node, status=status)
 
+    def scale_service(self, name: str, replicas: int) -> scaling.ScaleResult:
+        """Set a service's replica count (absolute, so repeating it is harmless); new replicas are queued."""
+        with self._lock:
+            result = scaling.scale(self.store, name, replicas)
+        if result.before != result.after:
+            log.info("scaled %s from %d to %d replica(s)", name, result.before, result.after)
+        return result
+
+    def move_replica(self, name: str, index: int, node_type: str) -> Replica:
+        """Queue replica `index` of `name` for a node of `node_type` (see rohe.orchestration.scaling.move)."""
+        with self._lock:
+            return scaling.move(self.store, name, index, node_type)
+
     # -- placement ---------------------------------------------------------------------------------
     def plan(self, algorithm: str | None = None, replan: bool = False) -> Plan:
         """Dry run: where the queued replicas (or, with `replan`, all replicas) would go. Stores nothing."""
@@ -159,7 +174,7 @@ class OrchestrationService:
         entries.sort(key=lambda e: (e.service, e.index))
         return Plan(result.algorithm, entries, result.proven_optimal, result.bound)
 
-    def place_queued(self, algorithm: str | None = None) -> PlacementResult:
+    def place_queued(self, algorithm: str | PlacementAlgorithm | None = None) -> PlacementResult:
         """One round of the agent: place what is queued, store the result, keep reasons for the rest.
 
         Optimistic: the round is computed from a snapshot and stored only if nothing it relied on changed
@@ -192,7 +207,7 @@ class OrchestrationService:
         return result
 
     def _compute(
-        self, snapshot: PlacementSnapshot, algorithm: str | None, replan: bool
+        self, snapshot: PlacementSnapshot, algorithm: str | PlacementAlgorithm | None, replan: bool
     ) -> tuple[PlacementResult, list[Replica]]:
         services = {s.name: s for s in snapshot.services}
         replicas = snapshot.replicas
@@ -204,7 +219,9 @@ class OrchestrationService:
             pending = [r for r in replicas if r.status is ReplicaStatus.QUEUEING]
         cluster = ClusterState.build(snapshot.nodes, held)
         requests = [ReplicaRequest(services[r.service], r.index) for r in pending]
-        chosen = get_algorithm(algorithm or self.settings.algorithm, self.settings)
+        # An algorithm object lets a caller bring per-round data (observed load) the registry cannot know.
+        chosen = (algorithm if isinstance(algorithm, PlacementAlgorithm)
+                  else get_algorithm(algorithm or self.settings.algorithm, self.settings))
         return chosen.place(cluster, requests), pending
 
 

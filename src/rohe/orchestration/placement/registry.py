@@ -11,6 +11,7 @@ from rohe.core.config import OrchestrationSettings
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.plugins import import_dotted
 from rohe.orchestration.placement.framework import FilterScoreAlgorithm, Select
+from rohe.orchestration.placement.observed import observed_load_algorithm
 from rohe.orchestration.placement.optimal import OptimalAlgorithm
 from rohe.orchestration.placement.packing import PackingAlgorithm
 from rohe.orchestration.placement.result import PlacementAlgorithm
@@ -34,6 +35,8 @@ BUILTINS: dict[str, Callable[[OrchestrationSettings], PlacementAlgorithm]] = {
     "most-allocated": lambda s: FilterScoreAlgorithm("most-allocated", MostAllocated(s.weights), "max"),
     "balanced": lambda s: FilterScoreAlgorithm("balanced", BalancedAllocation(), "max"),
     "optimal": OptimalAlgorithm,
+    # By name it has no observation snapshot (requested load only); the controller passes one per round.
+    "observed-load": lambda s: observed_load_algorithm({}),
 }
 
 

@@ -172,8 +172,10 @@ class FanoutClient:
                 errors.append("deadline passed before a retry could start")
                 return outcome(MemberStatus.LATE, attempt - 1), None
             try:
-                async with asyncio.timeout_at(deadline):
-                    response = await self._post(url, payload, remaining)
+                # track: a replica removed from the placement drains until this call ends (endpoints.py)
+                with self.endpoints.track(url):
+                    async with asyncio.timeout_at(deadline):
+                        response = await self._post(url, payload, remaining)
             except TimeoutError:
                 errors.append(f"{url}: no answer within the deadline")
                 return outcome(MemberStatus.LATE, attempt), None

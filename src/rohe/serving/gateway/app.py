@@ -1,6 +1,6 @@
 """The serving gateway's HTTP face (docs/serving-gateway.md): /infer, /feedback, /health, /algorithms,
-/consumers, /stats, and /consumers/{consumer}/policy (observation actions). With a token set, every route
-but /health needs it."""
+/consumers, /stats, /endpoints (members, and the placement follower's state) and
+/consumers/{consumer}/policy (observation actions). With a token set, every route but /health needs it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rohe import __version__
 from rohe.core.auth import protect
 from rohe.core.errors import RoheError
+from rohe.serving.gateway.endpoints_watch import EndpointFollower
 from rohe.serving.gateway.schema import (
     FeedbackRequest,
     InferRequest,
@@ -33,15 +34,22 @@ def _problem_body(exc: RoheError) -> dict[str, Any]:
     return {**body, "detail": body["problems"]}
 
 
-def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> FastAPI:
+def create_gateway_app(
+    gateway: ServingGateway, token: str | None = None, follower: EndpointFollower | None = None
+) -> FastAPI:
     """The app serves `gateway`. On shutdown it closes the gateway's pooled connections, which belong to the
-    server's event loop; the gateway stays usable and opens a new pool on its next request."""
+    server's event loop; the gateway stays usable and opens a new pool on its next request. With `follower`,
+    the gateway follows the placements while the server runs (endpoints_watch.py)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if follower is not None:
+            follower.start()
         try:
             yield
         finally:
+            if follower is not None:
+                await follower.stop()
             await gateway.aclose()
 
     app = FastAPI(
@@ -130,6 +138,14 @@ def create_gateway_app(gateway: ServingGateway, token: str | None = None) -> Fas
                 }
             )
         return rows
+
+    @app.get("/endpoints")
+    async def endpoints() -> dict[str, Any]:
+        return {
+            "members": [m.__dict__ for m in gateway.endpoints.members()],
+            "version": gateway.endpoints.version,
+            "follower": follower.status.as_dict() if follower is not None else None,
+        }
 
     @app.get("/stats", response_model=StatsResponse)
     def stats() -> StatsResponse:

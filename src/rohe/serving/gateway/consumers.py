@@ -122,3 +122,17 @@ def prepare_consumers(
             )
         result[contract.consumer] = ConsumerServing(contract, per_modality, unusable=unusable)
     return result
+
+
+def refresh_consumers(
+    current: dict[str, ConsumerServing],
+    pipeline: PipelineSpec,
+    catalog: ProfileCatalog,
+    endpoints: ModelEndpoints,
+) -> dict[str, ConsumerServing]:
+    """The consumers re-prepared for the models that have an active replica now (live membership), each
+    keeping its policy override. Raises InvalidInput when the new set cannot serve (the caller keeps `current`)."""
+    fresh = prepare_consumers(pipeline, catalog, [s.contract for s in current.values()], endpoints)
+    for name, serving in fresh.items():
+        serving.algorithm, serving.degrade = current[name].algorithm, current[name].degrade
+    return fresh

@@ -30,7 +30,7 @@ from rohe.serving.dataplane import (
     make_aggregator,
 )
 from rohe.serving.gateway.admission import PriorityGate
-from rohe.serving.gateway.consumers import ConsumerServing, ModalityServing, prepare_consumers
+from rohe.serving.gateway.consumers import ConsumerServing, ModalityServing, prepare_consumers, refresh_consumers
 from rohe.serving.gateway.inputs import request_samples
 from rohe.serving.gateway.outcome import build_response
 from rohe.serving.gateway.reporting import ReportSink, feedback_report, request_reports, submit_all
@@ -158,6 +158,11 @@ class ServingGateway:
         serving.algorithm = self._require_algorithm(algorithm, "algorithm") if algorithm is not None else None
         serving.degrade = degrade
         return self.policy(consumer)
+
+    def refresh_models(self) -> None:
+        """After the endpoints' membership changed (a live placement): re-derive which models each consumer
+        can use, keeping policies. InvalidInput when no model would be left (the old view is kept)."""
+        self._consumers = refresh_consumers(self._consumers, self.pipeline, self.catalog, self.endpoints)
 
     def stats(self) -> StatsResponse:
         return self._stats.snapshot()
