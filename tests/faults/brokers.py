@@ -8,6 +8,7 @@ JetStream on a file store in the data directory.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -79,17 +80,23 @@ class PrivateBroker:
 
 
 def mosquitto(data_dir: Path, conf: Path = SAMPLE_MOSQUITTO_CONF) -> PrivateBroker:
-    """A mosquitto with the sample configuration, its listener and persistence moved to our port and folder."""
+    """A mosquitto with the sample configuration, its listener and persistence moved to our port and folder.
+
+    It runs as the user running the tests, who owns the folder. Started as root without a `user` line, mosquitto
+    switches to the `mosquitto` user, cannot write its database into a root-owned folder and only logs "Error
+    saving in-memory database": every restart then came back without the agent's session, and what was published
+    before the subscriber re-subscribed went to nobody (the stall of issue 8).
+    """
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).exists():
         pytest.skip("mosquitto is not installed")
     port = free_port()
     kept = [line for line in conf.read_text().splitlines()
-            if not line.startswith(("listener", "persistence_location", "pid_file", "log_dest"))]
+            if not line.startswith(("listener", "persistence_location", "pid_file", "log_dest", "user"))]
     data_dir.mkdir(parents=True, exist_ok=True)
     private = data_dir / "mosquitto.conf"
     private.write_text("\n".join([*kept, f"listener {port} 127.0.0.1", f"persistence_location {data_dir}/",
-                                  "log_dest stderr"]) + "\n")
+                                  "log_dest stderr", f"user {pwd.getpwuid(os.geteuid()).pw_name}"]) + "\n")
     return PrivateBroker([binary, "-c", str(private)], port, data_dir)
 
 

@@ -109,8 +109,6 @@ async def _cleanup(subscriber: Transport) -> None:
         print(f"cleanup: {exc!r}")
 
 
-@pytest.mark.xfail(reason="open: on a private mosquitto the subscriber sometimes stalls after the restart, with the "
-                          "code before and after the fault fixes alike (docs/faults.md)", strict=False)
 def test_mqtt_broker_restart_loses_nothing(tmp_path: Path) -> None:
     broker = mosquitto(tmp_path / "mosquitto")
     broker.start()
@@ -127,6 +125,7 @@ def test_mqtt_broker_restart_loses_nothing(tmp_path: Path) -> None:
     assert outcome.failures >= 1  # the outage really hit the probe
     assert outcome.submit_while_down_s < 0.5
     assert subscriber.reconnects >= 1
+    assert subscriber.sessions_lost == 0, subscriber.last_error  # the broker kept the session over the restart
 
 
 @pytest.mark.skipif(os.environ.get("ROHE_TEST_PRIVATE_RABBITMQ") != "1",

@@ -62,6 +62,12 @@ class MqttTransport(Transport):
         self._sub: aiomqtt.Client | None = None
         self._closed = False
         self.reconnects = 0
+        # Reconnects on which the broker no longer had our persistent session (CONNACK session-present 0): what
+        # was published between its restart and our new SUBSCRIBE went to nobody. A broker that cannot write its
+        # persistence file (it only logs the error) looks exactly like this.
+        self.sessions_lost = 0
+        self._session_present = False
+        self._subscribed = False
 
     @classmethod
     def from_url(cls, app: str, run: str, url: str, **options: Any) -> MqttTransport:
@@ -77,6 +83,8 @@ class MqttTransport(Transport):
         if identifier is not None and self.defers_acks:
             # aiomqtt has no manual-ack switch of its own; paho's (under it) withholds PUBACK until `ack`.
             client._client.manual_ack_set(True)
+        if identifier is not None:
+            _watch_session(client, self)
         await client.__aenter__()
         return client
 
@@ -109,6 +117,13 @@ class MqttTransport(Transport):
             raise
         self._sub = client
         self._mark_connected()
+        if self.session_id is not None and self._subscribed and not self._session_present:
+            self.sessions_lost += 1
+            self.last_error = (f"broker {self._host}:{self._port} lost the persistent session {self.session_id}: "
+                               "reports published before the re-subscription are lost; check that its "
+                               "persistence file is writable")[:300]
+            log.warning("MQTT subscriber: %s", self.last_error)
+        self._subscribed = True
         return client
 
     async def _iterate(self) -> AsyncGenerator[list[Report], None]:
@@ -154,6 +169,15 @@ class MqttTransport(Transport):
             if client is not None:
                 await _quietly_exit(client)
         self._pub = self._sub = None
+
+
+def _watch_session(client: aiomqtt.Client, transport: MqttTransport) -> None:
+    # aiomqtt does not pass on CONNACK's session-present flag; paho's connect callback under it sees it first.
+    def on_connect(paho: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        transport._session_present = bool(flags.session_present)
+        client._on_connect(paho, userdata, flags, reason, properties)
+
+    client._client.on_connect = on_connect
 
 
 def _mqtt_ack(client: aiomqtt.Client, mid: int, qos: int) -> Callable[[], Awaitable[None]]:
