@@ -360,6 +360,7 @@ class JetStreamTransport(NatsTransport):
         self._stream_subject = f"rohe.obs.{name_token(app)}.>" if channel is None else self.subject
         self.durable = f"{name_token(durable)}-{name_token(run)}"
         self._max_age, self._ack_wait = max_age_s, ack_wait_s
+        self.redelivery_delay_s = ack_wait_s
         self._publish_timeout, self._fetch_batch = publish_timeout, fetch_batch
         self._stream_ready = False
         self.can_defer_acks = True

@@ -62,6 +62,9 @@ class Transport(ABC):
         self.last_error = ""  # why the subscriber last failed to connect, for status answers
         self._connected = False
         self.connected_since = time.monotonic()  # when the subscriber last (re)connected
+        # How long after a (re)subscribe the broker may still hand over messages a previous subscriber left
+        # unacknowledged: 0 where it redelivers at once (MQTT sessions, AMQP queues), ack_wait for JetStream.
+        self.redelivery_delay_s = 0.0
 
     @property
     def connected(self) -> bool:

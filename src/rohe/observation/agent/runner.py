@@ -209,7 +209,9 @@ class ObservationAgent:
                 # Quiet because the broker is away, not because the app is: what it holds arrives after the
                 # reconnect and must find its windows open. The idle time counts from the reconnect.
                 quiet_since = time.monotonic()
-            quiet_since = max(quiet_since, self.transport.connected_since)
+            # After a (re)subscribe a durable broker may still be holding a crashed predecessor's unacked
+            # reports until its redelivery delay ends; they belong in windows that must still be open then.
+            quiet_since = max(quiet_since, self.transport.connected_since + self.transport.redelivery_delay_s)
         # With nothing held there is nothing to close, and finalising empty time would only make stragglers late.
         if idle is not None and self._windows.held > 0 and time.monotonic() - quiet_since >= idle:
             with self._lock:
