@@ -136,3 +136,24 @@ def test_a_removed_replica_drains_its_in_flight_requests_and_takes_no_new_ones()
     finally:
         keep.stop()
         remove.stop()
+
+
+def test_a_site_that_never_reached_the_central_service_says_which_cache_is_missing(tmp_path: Path) -> None:
+    from site_farm import free_port as port_of
+
+    from rohe.core.errors import RoheError
+    from rohe.serving.gateway.endpoints_watch import follow_placements
+
+    dead = f"http://127.0.0.1:{port_of('127.0.0.1')}"
+    cache = SiteCache(tmp_path / "site")
+    with pytest.raises(RoheError) as failure:
+        follow_placements(pipeline(9000), dead, UrlTemplate("http://{node}:{port}"), cache)
+    problem = failure.value.problems[0]
+    assert problem.location == str(cache.path("placements")) and "start the orchestration service" in problem.hint
+    # Once a placement was cached, the same start succeeds from it alone.
+    cache.save("placements", {"etag": '"e"', "replicas": [
+        {"service": "svc-m", "index": 0, "status": "placed", "allocation": {"node": NODES[0], "cpu": 500}}]})
+    members, make_follower = follow_placements(pipeline(9000), dead, UrlTemplate("http://{node}:{port}"), cache)
+    assert members == {"m": [f"http://{NODES[0]}:9000"]}
+    gateway = ServingGateway(pipeline(9000), catalog(), [contract()], ModelEndpoints(members))
+    assert make_follower(gateway).status.online is False

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,3 +234,22 @@ class EndpointFollower:
                 await self._task
             self._task = None
         await self.client.aclose()
+
+
+def follow_placements(
+    pipeline: PipelineSpec,
+    url: str,
+    resolver: ReplicaResolver,
+    cache: SiteCache,
+    *,
+    token: str | None = None,
+    interval_s: float = 1.0,
+) -> tuple[dict[str, list[str]], Callable[[ServingGateway], EndpointFollower]]:
+    """For a command that starts a following gateway: the members to build it with (central, else the site
+    cache), and how to make its follower once it is built (hand that to `create_gateway_app`)."""
+    members = asyncio.run(bootstrap(PlacementClient(url, token), resolver, pipeline, cache))
+
+    def follower(gateway: ServingGateway) -> EndpointFollower:
+        return EndpointFollower(gateway, PlacementClient(url, token), resolver, interval_s=interval_s, cache=cache)
+
+    return members, follower
