@@ -163,7 +163,7 @@ def test_policy_degrades_a_consumer_to_the_fastest_model_and_routes_need_the_tok
         ).json()
         assert body["degraded"] is True and body["algorithm"] == "fastest" and body["answered"] == fastest
         reply = client.post("/consumers/cam/policy", json={"algorithm": "single-best", "degrade": False}, headers=auth)
-        assert reply.json() == {"consumer": "cam", "algorithm": "single-best", "degrade": False}
+        assert reply.json() == {"consumer": "cam", "algorithm": "single-best", "degrade": False, "exclude": []}
         body = client.post("/infer", json={"consumer": "cam", "input": farm.samples[2].tolist()}, headers=auth).json()
         assert body["algorithm"] == "single-best" and body["answered"] == expected_members("single-best")
         assert client.get("/consumers").status_code == 401  # with a token set, every route but /health needs it
@@ -173,3 +173,22 @@ def test_policy_degrades_a_consumer_to_the_fastest_model_and_routes_need_the_tok
         assert unknown.status_code == 404 and unknown.json()["detail"][0]["location"] == "consumer"
         bad = client.post("/consumers/cam/policy", json={"algorithm": "nope"}, headers=auth)
         assert bad.status_code == 404 and bad.json()["detail"][0]["location"] == "algorithm"
+
+
+def test_policy_excludes_models_from_a_consumer_until_cleared(farm: Farm) -> None:
+    with served(gateway(farm), token=GATEWAY_TOKEN) as client:
+        auth = {"Authorization": f"Bearer {GATEWAY_TOKEN}"}
+        sample = farm.samples[2].tolist()
+        every = client.post("/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth)
+        assert sorted(every.json()["answered"]) == sorted(MODELS)
+        reply = client.post("/consumers/cam/policy", json={"exclude": ["tree"]}, headers=auth)
+        assert reply.status_code == 200 and reply.json()["exclude"] == ["tree"]
+        body = client.post("/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth)
+        assert sorted(body.json()["answered"]) == sorted(m for m in MODELS if m != "tree")
+        unknown = client.post("/consumers/cam/policy", json={"exclude": ["nope"]}, headers=auth)
+        assert unknown.status_code == 422 and unknown.json()["detail"][0]["location"] == "exclude"
+        nothing_left = client.post("/consumers/cam/policy", json={"exclude": list(MODELS)}, headers=auth)
+        assert nothing_left.status_code == 422 and nothing_left.json()["detail"][0]["location"] == "exclude"
+        assert client.post("/consumers/cam/policy", json={"exclude": []}, headers=auth).json()["exclude"] == []
+        body = client.post("/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth)
+        assert sorted(body.json()["answered"]) == sorted(MODELS)

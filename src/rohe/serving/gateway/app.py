@@ -153,6 +153,6 @@ def create_gateway_app(
 
     @app.post("/consumers/{consumer}/policy", response_model=PolicyState)
     async def policy(consumer: str, body: PolicyRequest) -> PolicyState:
-        return gateway.set_policy(consumer, body.algorithm, body.degrade)
+        return gateway.set_policy(consumer, body.algorithm, body.degrade, body.exclude)
 
     return app

@@ -37,6 +37,7 @@ class ConsumerServing:
     algorithm: str | None = None  # policy override; None = the gateway default
     degrade: bool = False
     unusable: list[str] = field(default_factory=list)
+    excluded: tuple[str, ...] = ()  # policy: models taken out of this consumer's choices
 
 
 def _usable_models(pipeline: PipelineSpec, catalog: ProfileCatalog, endpoints: ModelEndpoints) -> set[str]:
@@ -134,5 +135,37 @@ def refresh_consumers(
     keeping its policy override. Raises InvalidInput when the new set cannot serve (the caller keeps `current`)."""
     fresh = prepare_consumers(pipeline, catalog, [s.contract for s in current.values()], endpoints)
     for name, serving in fresh.items():
-        serving.algorithm, serving.degrade = current[name].algorithm, current[name].degrade
+        old = current[name]
+        if old.excluded:
+            serving = fresh[name] = with_exclusions(serving, pipeline, catalog, endpoints, old.excluded)
+        serving.algorithm, serving.degrade = old.algorithm, old.degrade
+    return fresh
+
+
+def with_exclusions(
+    serving: ConsumerServing,
+    pipeline: PipelineSpec,
+    catalog: ProfileCatalog,
+    endpoints: ModelEndpoints,
+    exclude: Sequence[str],
+) -> ConsumerServing:
+    """The consumer re-prepared without `exclude` (its contract itself is kept, so clearing restores it).
+    InvalidInput names the field when a model is unknown or nothing would be left to serve with."""
+    contract = serving.contract
+    unknown = sorted(set(exclude) - set(pipeline.models))
+    if unknown:
+        raise InvalidInput(
+            "cannot exclude unknown models",
+            [Problem("exclude", f"{', '.join(unknown)} not in the pipeline", f"use some of {sorted(pipeline.models)}")],
+        )
+    allowed = [m for m in pipeline.models if (contract.models is None or m in contract.models) and m not in exclude]
+    if not allowed:
+        raise InvalidInput(
+            "nothing left to serve with",
+            [Problem("exclude", "excludes every model the contract allows", "exclude fewer models")],
+        )
+    restricted = contract.model_copy(update={"models": allowed}) if exclude else contract
+    fresh = prepare_consumers(pipeline, catalog, [restricted], endpoints)[contract.consumer]
+    fresh.contract, fresh.excluded = contract, tuple(exclude)
+    fresh.algorithm, fresh.degrade = serving.algorithm, serving.degrade
     return fresh

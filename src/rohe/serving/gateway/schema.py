@@ -31,6 +31,9 @@ class FeedbackRequest(_Body):
 class PolicyRequest(_Body):
     algorithm: str | None = Field(default=None, description="scheduler for this consumer; null: gateway default")
     degrade: bool = Field(default=False, description="serve with the single fastest feasible model")
+    exclude: list[str] = Field(
+        default_factory=list, description="models this consumer may not use until cleared (e.g. a slow member)"
+    )
 
 
 class Timings(BaseModel):
@@ -85,6 +88,7 @@ class PolicyState(BaseModel):
     consumer: str
     algorithm: str
     degrade: bool
+    exclude: list[str] = []
 
 
 class CounterRow(BaseModel):

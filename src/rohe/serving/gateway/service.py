@@ -30,7 +30,13 @@ from rohe.serving.dataplane import (
     make_aggregator,
 )
 from rohe.serving.gateway.admission import PriorityGate
-from rohe.serving.gateway.consumers import ConsumerServing, ModalityServing, prepare_consumers, refresh_consumers
+from rohe.serving.gateway.consumers import (
+    ConsumerServing,
+    ModalityServing,
+    prepare_consumers,
+    refresh_consumers,
+    with_exclusions,
+)
 from rohe.serving.gateway.inputs import request_samples
 from rohe.serving.gateway.outcome import build_response
 from rohe.serving.gateway.reporting import ReportSink, feedback_report, request_reports, submit_all
@@ -132,7 +138,10 @@ class ServingGateway:
     def policy(self, consumer: str) -> PolicyState:
         serving = self._serving(consumer)
         return PolicyState(
-            consumer=consumer, algorithm=serving.algorithm or self.default_algorithm, degrade=serving.degrade
+            consumer=consumer,
+            algorithm=serving.algorithm or self.default_algorithm,
+            degrade=serving.degrade,
+            exclude=list(serving.excluded),
         )
 
     def _serving(self, consumer: str) -> ConsumerServing:
@@ -152,11 +161,18 @@ class ServingGateway:
             )
         return name
 
-    def set_policy(self, consumer: str, algorithm: str | None, degrade: bool) -> PolicyState:
-        """How observation actions adapt a consumer: another scheduler, or `degrade` (single fastest model)."""
+    def set_policy(
+        self, consumer: str, algorithm: str | None, degrade: bool, exclude: Sequence[str] = ()
+    ) -> PolicyState:
+        """How observation actions and the controller adapt a consumer: another scheduler, `degrade` (single
+        fastest model), or models excluded from its choices (InvalidInput when that would leave none)."""
         serving = self._serving(consumer)
-        serving.algorithm = self._require_algorithm(algorithm, "algorithm") if algorithm is not None else None
-        serving.degrade = degrade
+        chosen = self._require_algorithm(algorithm, "algorithm") if algorithm is not None else None
+        if tuple(exclude) != serving.excluded:
+            serving = self._consumers[consumer] = with_exclusions(
+                serving, self.pipeline, self.catalog, self.endpoints, exclude
+            )
+        serving.algorithm, serving.degrade = chosen, degrade
         return self.policy(consumer)
 
     def refresh_models(self) -> None:
