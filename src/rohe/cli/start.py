@@ -7,6 +7,7 @@ The servers (uvicorn, the API, the gateway, the platform) are imported inside th
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -59,8 +60,21 @@ def serving_service(
     contracts: Annotated[list[Path], typer.Option("--contracts", help="consumer contract file; repeat per consumer")],
     profiles: Annotated[Path, typer.Option(help="profile CSV (`rohe profile --out`)")],
     endpoint: Annotated[
-        list[str], typer.Option("--endpoint", help="model=URL of a running model service; repeat per replica")
-    ],
+        list[str] | None,
+        typer.Option("--endpoint", help="model=URL of a running model service; repeat per replica"),
+    ] = None,
+    follow: Annotated[
+        str | None,
+        typer.Option(help="orchestration API URL: follow its placements live (instead of --endpoint), cached "
+                     "in the data dir so the site keeps serving while it is unreachable"),
+    ] = None,
+    resolver: Annotated[
+        str, typer.Option(help="with --follow: how a replica becomes a URL (local | template)")
+    ] = "local",
+    replica_url: Annotated[
+        str | None, typer.Option(help="with --resolver template: e.g. http://{node}:{port}")
+    ] = None,
+    follow_interval: Annotated[float, typer.Option(help="seconds between placement polls", min=0.1)] = 1.0,
     algorithm: Annotated[str, typer.Option(help="default scheduler (see GET /algorithms)")] = "adaptive",
     plugin: Annotated[
         list[str] | None, typer.Option("--plugin", help="extra scheduler by entry point or module:attr")
@@ -84,15 +98,37 @@ def serving_service(
     import uvicorn
 
     from rohe.core.auth import check_bind
+    from rohe.core.errors import InvalidInput, Problem
     from rohe.core.shutdown import exit_cleanly_on_sigterm
+    from rohe.edge import SiteCache
     from rohe.observation.embedded import observed_run
     from rohe.platform import Platform
     from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
+    from rohe.serving.gateway.endpoints_watch import EndpointFollower, follow_placements
+    from rohe.serving.gateway.replica_urls import make_resolver
+    from rohe.serving.gateway.service import ServingGateway
     from rohe.serving.pipeline import load_pipeline
 
     settings = load_settings()
     check_bind(host, settings.api.token)
     spec = load_pipeline(pipeline)
+    if bool(endpoint) == bool(follow):
+        raise InvalidInput(
+            "where are the models?",
+            [Problem("--endpoint/--follow", "give exactly one", "--endpoint model=URL ... or --follow API_URL")],
+        )
+    make_follower: Callable[[ServingGateway], EndpointFollower] | None = None
+    if follow:
+        members, make_follower = follow_placements(
+            spec,
+            follow,
+            make_resolver(resolver, replica_url or str(settings.data_dir / "local")),
+            SiteCache(settings.data_dir / "edge"),
+            token=settings.api.token,
+            interval_s=follow_interval,
+        )
+    else:
+        members = parse_endpoint_options(endpoint or [])
     exit_cleanly_on_sigterm()  # so the stack below unwinds: the probe drains, the agent stores its last window
     with contextlib.ExitStack() as stack:
         sink = None
@@ -107,11 +143,12 @@ def serving_service(
             spec,
             profiles,
             contracts,
-            parse_endpoint_options(endpoint),
+            members,
             default_algorithm=algorithm,
             plugins=plugin or (),
             run=run,
             max_in_flight=max_in_flight,
             sink=sink,
         )
-        uvicorn.run(create_gateway_app(gateway, settings.api.token), host=host, port=port, log_level="info")
+        follower = make_follower(gateway) if make_follower is not None else None
+        uvicorn.run(create_gateway_app(gateway, settings.api.token, follower), host=host, port=port, log_level="info")

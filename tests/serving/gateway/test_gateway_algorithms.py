@@ -179,7 +179,9 @@ def test_policy_excludes_models_from_a_consumer_until_cleared(farm: Farm) -> Non
     with served(gateway(farm), token=GATEWAY_TOKEN) as client:
         auth = {"Authorization": f"Bearer {GATEWAY_TOKEN}"}
         sample = farm.samples[2].tolist()
-        every = client.post("/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth)
+        every = client.post(
+            "/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth
+        )
         assert sorted(every.json()["answered"]) == sorted(MODELS)
         reply = client.post("/consumers/cam/policy", json={"exclude": ["tree"]}, headers=auth)
         assert reply.status_code == 200 and reply.json()["exclude"] == ["tree"]
