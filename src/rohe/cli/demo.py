@@ -19,8 +19,22 @@ from rohe.core.errors import InvalidInput, Problem
 from rohe.demo.signals import Terminated, stop_signals
 
 
+def _known_app(name: str) -> str:
+    # The registry only lists descriptors (nothing heavy is imported), so checking here costs nothing.
+    from rohe.examples.registry import example_app
+
+    return example_app(name).name
+
+
 @handle_errors
 def demo(
+    app_name: Annotated[
+        str,
+        typer.Option(
+            "--app",
+            help="the example application: object-classification, bts, cctvs or smart-building",
+        ),
+    ] = "object-classification",
     out: Annotated[Path, typer.Option(help="folder for the report (CSV, JSON, plots, manifests)")] = Path(
         "reports/demo"
     ),
@@ -32,20 +46,23 @@ def demo(
         bool, typer.Option("--quick", help="a short run (~8 s of load) for tests and a first look")
     ] = False,
 ) -> None:
-    """Place the example pipeline on an edge cluster, serve two consumers under load while a model service
-    crashes and is restarted, and compare the scheduling algorithms."""
+    """Place an example app's pipeline on an edge cluster, serve its consumers under load while a model
+    service crashes and is restarted, and compare the scheduling algorithms."""
     if not duration > 0:
         raise InvalidInput("invalid --duration", [Problem("duration", f"is {duration}", "use a number above 0")])
+    name = _known_app(app_name)
     started = time.perf_counter()
     console = Console()
     if not console.is_terminal:
         console.width = 120  # a log or a pipe has no width; rich's 80-column guess would split the table
     with stop_signals(), tempfile.TemporaryDirectory(prefix="rohe-demo-") as scratch:
         try:
-            console.print("rohe demo: loading the platform and the example (scikit-learn, OR-Tools, matplotlib)")
+            console.print(f"rohe demo {name}: loading the platform and the example (scikit-learn, OR-Tools, ...)")
             from rohe.demo.run import DemoOptions, run_demo
 
-            options = DemoOptions(out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick)
+            options = DemoOptions(
+                out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick, app=name
+            )
             run_demo(options, console)
         except KeyboardInterrupt as stopped:
             console.print(f"[yellow]{str(stopped) or 'interrupted'}: everything the demo started has been stopped[/]")

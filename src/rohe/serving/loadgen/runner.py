@@ -185,7 +185,7 @@ class LoadGenerator:
         body: dict[str, Any] = {
             "consumer": planned.consumer,
             "algorithm": planned.algorithm,
-            "input": self.samples.inputs[planned.sample],
+            **self.samples.request_fields(planned.sample),
             "deadline_ms": profile.deadline_ms,
             "request_id": request_id,
             # Only the oracle may see the answer; every other algorithm is judged blind.
