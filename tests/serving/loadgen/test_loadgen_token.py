@@ -95,3 +95,16 @@ def test_a_breach_is_recorded_and_counted_per_cell() -> None:
 
     (row,) = summarise([breached, plain], 1.0, 1.0)
     assert row.breaches == 1
+
+
+def test_the_gateway_serves_its_docs_offline(gateway_url: str) -> None:
+    # Same page as the platform API's (rohe.core.web): no CDN, every asset from the package.
+    import httpx
+
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    page = httpx.get(f"{gateway_url}/docs", headers=headers, timeout=10)
+    assert page.status_code == 200
+    assert "https://" not in page.text and "http://" not in page.text
+    assert "/docs/static/swagger-ui-bundle.js" in page.text
+    script = httpx.get(f"{gateway_url}/docs/static/swagger-ui-bundle.js", headers=headers, timeout=10)
+    assert script.status_code == 200 and len(script.content) > 500_000
