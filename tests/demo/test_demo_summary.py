@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from rohe.demo.summary import clause_in_words, print_error_cells
+from rohe.demo.summary import print_error_cells
+from rohe.observation.evaluation.words import clause_in_words
 from rohe.serving.loadgen import RequestOutcome, RequestResult, RunResult
 
 

@@ -39,11 +39,11 @@ def test_table_summarises_consumers_and_violations_per_clause() -> None:
     assert report.html_path is None
     rows = {row.consumer: row for row in report.consumers}
     assert rows["tenant-a"].windows == 10 and rows["tenant-a"].requests == 2000
-    assert rows["tenant-a"].violations == {"constraints[0].min >= 0.9": 1, "deadline_ms <= 250": 2}
+    assert rows["tenant-a"].violations == {"accuracy at least 0.9": 1, "end-to-end p99 latency (ms) at most 250": 2}
     console = Console(record=True, width=160)
     console.print(report.table)
     text = console.export_text()
-    assert "2 x deadline_ms <= 250" in text and "all consumers" in text
+    assert "2 x end-to-end p99 latency (ms) at most 250" in text and "all consumers" in text
 
 
 def test_html_page_is_written_with_plots_and_explanations(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ from rohe import __version__
 from rohe.api.control import router as control_router
 from rohe.api.observation import router as observation_router
 from rohe.api.orchestration import router as orchestration_router
-from rohe.api.static import add_offline_docs
 from rohe.api.vetting import request_policy
 from rohe.core.auth import protect
 from rohe.core.config import Settings
 from rohe.core.errors import RoheError
+from rohe.core.web import add_offline_docs
 from rohe.platform import Platform
 from rohe.ui import mount_console
 

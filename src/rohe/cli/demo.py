@@ -19,8 +19,22 @@ from rohe.core.errors import InvalidInput, Problem
 from rohe.demo.signals import Terminated, stop_signals
 
 
+def _known_app(name: str) -> str:
+    # The registry only lists descriptors (nothing heavy is imported), so checking here costs nothing.
+    from rohe.examples.registry import example_app
+
+    return example_app(name).name
+
+
 @handle_errors
 def demo(
+    app_name: Annotated[
+        str,
+        typer.Option(
+            "--app",
+            help="the example application: object-classification, bts, cctvs or smart-building",
+        ),
+    ] = "object-classification",
     out: Annotated[Path, typer.Option(help="folder for the report (CSV, JSON, plots, manifests)")] = Path(
         "reports/demo"
     ),
@@ -37,9 +51,12 @@ def demo(
     controller: Annotated[
         str, typer.Option(help="closed-loop only: on (runs with and without, side by side) or off")
     ] = "on",
+    keep_ui: Annotated[
+        bool, typer.Option("--keep-ui", help="afterwards, serve the operator console on the demo's store until Ctrl-C")
+    ] = False,
 ) -> None:
-    """Place the example pipeline on an edge cluster, serve two consumers under load while a model service
-    crashes and is restarted, and compare the scheduling algorithms."""
+    """Place an example app's pipeline on an edge cluster, serve its consumers under load while a model
+    service crashes and is restarted, and compare the scheduling algorithms."""
     if not duration > 0:
         raise InvalidInput("invalid --duration", [Problem("duration", f"is {duration}", "use a number above 0")])
     if scenario not in ("serving", "closed-loop"):
@@ -53,18 +70,40 @@ def demo(
         with tempfile.TemporaryDirectory(prefix="rohe-closed-loop-") as scratch:
             run_closed_loop(out, data_dir or Path(scratch), Console(), quick=quick, controller=controller == "on")
         return
+    name = _known_app(app_name)
     started = time.perf_counter()
     console = Console()
     if not console.is_terminal:
         console.width = 120  # a log or a pipe has no width; rich's 80-column guess would split the table
     with stop_signals(), tempfile.TemporaryDirectory(prefix="rohe-demo-") as scratch:
         try:
-            console.print("rohe demo: loading the platform and the example (scikit-learn, OR-Tools, matplotlib)")
+            console.print(f"rohe demo {name}: loading the platform and the example (scikit-learn, OR-Tools, ...)")
             from rohe.demo.run import DemoOptions, run_demo
 
-            options = DemoOptions(out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick)
+            options = DemoOptions(
+                out=out, data_dir=data_dir or Path(scratch), scale=duration, quick=quick, app=name
+            )
             run_demo(options, console)
+            console.print(f"demo finished in {time.perf_counter() - started:.0f} s")
+            if keep_ui:
+                _keep_console(options.data_dir, out, console)
+                return
         except KeyboardInterrupt as stopped:
             console.print(f"[yellow]{str(stopped) or 'interrupted'}: everything the demo started has been stopped[/]")
             raise typer.Exit(130 if not isinstance(stopped, Terminated) else 143) from None
-    console.print(f"demo finished in {time.perf_counter() - started:.0f} s")
+
+
+def _keep_console(data_dir: Path, out: Path, console: Console) -> None:
+    """The operator console on the demo's own store and report folder, until Ctrl-C (or SIGTERM)."""
+    from rohe.core.config import Settings
+    from rohe.ui.server import start_console
+
+    server, url = start_console(Settings(data_dir=data_dir), reports_dirs=[out])
+    console.print(f"[bold]operator console: {url}[/] (Ctrl-C stops it)")
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        console.print("console stopped")
+    finally:
+        server.stop()

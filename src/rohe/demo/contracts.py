@@ -109,12 +109,15 @@ def fit_contract(contract: ConsumerContract, catalog: ProfileCatalog) -> FittedC
     return FittedContract(checked, (*deadline_notes, *cost_notes), _satisfiable(checked, catalog))
 
 
-def write_contracts(contracts: Sequence[ConsumerContract], folder: Path) -> list[Path]:
-    """One YAML file per contract (what the gateway serves and the observation agent judges), by consumer."""
+def write_contracts(
+    contracts: Sequence[ConsumerContract], folder: Path, names: Sequence[str] | None = None
+) -> list[Path]:
+    """One YAML file per contract (what the gateway serves and the observation agent judges), named by
+    consumer unless `names` are given."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for contract in contracts:
-        path = folder / f"{contract.consumer}.yaml"
+    for contract, name in zip(contracts, names or [c.consumer for c in contracts], strict=True):
+        path = folder / f"{name}.yaml"
         document = contract.model_dump(mode="json", exclude_none=True)
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         paths.append(path)

@@ -1,7 +1,8 @@
-"""The serving demo end to end: place the example pipeline on the example edge cluster, run its services
-locally under supervision, profile the models, serve the gateway, drive load for both consumers and
-several algorithms while a model service is killed, then report. Everything started is stopped, also on
-Ctrl-C, SIGTERM or an error."""
+"""The serving demo end to end, for any example app of the registry (rohe.examples.registry): place the
+app's pipeline on the example edge cluster, run its model services locally under supervision, profile the
+models, serve the gateway, drive load for the app's consumers and several algorithms while the app's
+`killed_model` service is killed, then report (the same report folder and columns for every app).
+Everything started is stopped, also on Ctrl-C, SIGTERM or an error."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from rohe.demo.observe import observation_report
 from rohe.demo.services import timeline
 from rohe.demo.stack import HEALTH_TIMEOUT_S, ExampleStack, example_stack
 from rohe.demo.summary import print_error_cells, print_failure, print_violations, timeline_at
-from rohe.demo.workload import KILLED_MODEL, demo_workload
-from rohe.examples.workload import example_samples
+from rohe.demo.workload import demo_workload
+from rohe.examples.registry import example_app
 from rohe.observation.embedded import finish
 from rohe.serving.loadgen import RunResult, TimedAction, run_workload
 from rohe.serving.report import ReportFiles, summary_table, write_report
@@ -31,6 +32,7 @@ class DemoOptions:
     data_dir: Path
     scale: float = 1.0
     quick: bool = False
+    app: str = "object-classification"
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,10 @@ class DemoOutcome:
 
 
 def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
-    with example_stack(options.data_dir, options.out, console, quick=options.quick) as example:
-        plan = demo_workload(options.scale, quick=options.quick)
-        killed = example.model_services[KILLED_MODEL]
+    app = example_app(options.app)
+    with example_stack(options.data_dir, options.out, console, quick=options.quick, app=app) as example:
+        plan = demo_workload(options.scale, quick=options.quick, consumers=app.consumers)
+        killed = example.model_services[app.killed_model]
         services = example.services
         kill = TimedAction(plan.kill_at_s, f"killed {killed}", lambda: services.kill(killed))
         phases = plan.profile.resolved()
@@ -52,7 +55,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
             f"load: {', '.join(f'{p.name} {p.duration_s:.0f} s at {p.rate:.0f} req/s' for p in phases)}; "
             f"{killed} is killed at {plan.kill_at_s:.1f} s"
         )
-        run = run_workload(example.url, plan.profile, example_samples(), actions=[kill], progress=True, console=console)
+        samples = app.load_samples()
+        run = run_workload(example.url, plan.profile, samples, actions=[kill], progress=True, console=console)
         console.print(f"load done: {len(run.results)} request(s) in {run.elapsed_s:.1f} s")
         with console.status(f"waiting for the supervisor to report {killed} healthy again"):
             services.wait_restarted(killed, timeout=HEALTH_TIMEOUT_S / 3)
@@ -61,18 +65,20 @@ def run_demo(options: DemoOptions, console: Console) -> DemoOutcome:
         gateway_stats = httpx.get(f"{example.url}/stats", timeout=10).json()
 
         rows = run.summary()
-        console.print(summary_table(rows, title="serving demo: per consumer x algorithm", width=console.width))
+        title = f"serving demo: per consumer x algorithm ({app.name})"
+        console.print(summary_table(rows, title=title, width=console.width))
         error_cells = print_error_cells(console, rows, run)
-        print_failure(console, run, killed, KILLED_MODEL)
+        print_failure(console, run, killed, app.killed_model)
         placement = example.placement
         with console.status("writing the report: requests and summary CSV, summary JSON, plots"):
             files = write_report(
                 run,
                 options.out,
-                title="rohe serving demo",
+                title=f"rohe serving demo: {app.name}",
                 phase_rates={p.name: p.rate for p in phases},
                 deadlines={c.consumer: c.deadline_ms for c in example.contracts if c.deadline_ms is not None},
                 extra={
+                    "app": app.name,
                     "placement": {
                         "algorithm": placement.algorithm,
                         "comparison": placement.comparison,

@@ -1,4 +1,10 @@
-"""The example app running locally for the demo: placed, supervised, profiled, behind an in-process gateway.
+"""An example app running locally for the demo: placed, supervised, profiled, behind an in-process gateway.
+
+Everything app-specific comes from the app's registry entry (rohe.examples.registry.ExampleApp): its pipeline
+spec, models, model-service command, preprocessing, contracts. Contracts of the app's own consumers are fitted
+to this machine and served by the gateway; any other contract the app ships (ROHE's published application
+contract) binds to the whole application, so the observation agent judges it, unchanged, on the
+all-consumer window.
 
 `example_stack` starts everything the example needs and stops all of it on leaving, whatever happened inside
 (an error, Ctrl-C, SIGTERM turned into KeyboardInterrupt by rohe.demo.signals).
@@ -13,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -26,16 +31,10 @@ from rohe.demo.contracts import fit_contract, write_contracts
 from rohe.demo.placement import PlacementOutcome, place_pipeline
 from rohe.demo.services import SupervisedServices
 from rohe.demo.signals import reclaim_sigint
-from rohe.examples.object_classification import (
-    CONTRACT_FILES,
-    PIPELINE_FILE,
-    data_file,
-    ensure_models,
-    object_classification_workload,
-    preprocess,
-)
+from rohe.examples.registry import ExampleApp, example_app
 from rohe.examples.workload import Workload
 from rohe.observation.embedded import ObservedRun, observed_run
+from rohe.observation.metrics import ALL_CONSUMERS
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.platform import Platform
 from rohe.serving.gateway import build_gateway, create_gateway_app
@@ -63,6 +62,8 @@ def _data_dir_env(data_dir: Path) -> Iterator[None]:
 class ExampleStack:
     """The example app running locally: placed, supervised, profiled, behind a gateway at `url`."""
 
+    app: ExampleApp
+
     url: str
     services: SupervisedServices
     model_services: dict[str, str]  # model -> service serving it
@@ -84,27 +85,44 @@ def _progress(console: Console) -> Progress:
 
 
 def profile_models(
-    workload: Workload, endpoints: dict[str, list[str]], console: Console, *, quick: bool
+    workloads: dict[str, Workload], endpoints: dict[str, list[str]], console: Console, *, quick: bool
 ) -> ProfileCatalog:
-    """measure_catalog one model at a time, so a progress bar can say which model is being measured."""
+    """measure_catalog one model at a time (each modality's members on that modality's inputs), so a progress
+    bar can say which model is being measured."""
     samples = 15 if quick else 40
     profiles: list[ModelProfile] = []
+    classes: dict[int, str] = {}
     with _progress(console) as progress:
-        task = progress.add_task("profiling", total=len(workload.predictors))
-        for name, predictor in workload.predictors.items():
-            progress.update(task, description=f"profiling {name} (HTTP latency, accuracy per class)")
-            one = dataclasses.replace(workload, predictors={name: predictor})
-            profiles.extend(measure_catalog(one, endpoints, http_samples=samples, repeats=samples).profiles)
-            progress.advance(task)
-    return ProfileCatalog.of(profiles, workload.class_names)
+        task = progress.add_task("profiling", total=sum(len(w.predictors) for w in workloads.values()))
+        for workload in workloads.values():
+            classes.update(workload.class_names)
+            for name, predictor in workload.predictors.items():
+                progress.update(task, description=f"profiling {name} (HTTP latency, accuracy per class)")
+                one = dataclasses.replace(workload, predictors={name: predictor})
+                mine = {name: endpoints[name]}
+                profiles.extend(measure_catalog(one, mine, http_samples=samples, repeats=samples).profiles)
+                progress.advance(task)
+    return ProfileCatalog.of(profiles, classes)
 
 
 def _fitted_contracts(
-    catalog: ProfileCatalog, out: Path, console: Console
+    app: ExampleApp, catalog: ProfileCatalog, out: Path, console: Console
 ) -> tuple[list[ConsumerContract], list[Path]]:
+    """The served contracts (the app's consumers, fitted) and every contract file the observation agent judges."""
     contracts = []
-    for name in CONTRACT_FILES:
-        fitted = fit_contract(load_contract(data_file(name)), catalog)
+    application: list[ConsumerContract] = []
+    application_names: list[str] = []
+    for path in app.contract_files:
+        loaded = load_contract(path)
+        if loaded.consumer not in app.consumers:
+            console.print(
+                f"contract {loaded.consumer} ({path.name}) binds to the whole application: the observation agent "
+                "judges it on the all-consumer window"
+            )
+            application.append(loaded.model_copy(update={"consumer": ALL_CONSUMERS}))
+            application_names.append(loaded.consumer)
+            continue
+        fitted = fit_contract(loaded, catalog)
         consumer = fitted.contract.consumer
         for change in fitted.changes:
             console.print(f"[yellow]contract {consumer}: {change}, so it can be met on this machine[/]")
@@ -114,25 +132,38 @@ def _fitted_contracts(
                 "best-effort by the nearest-feasible ensemble and every request counts as a breach[/]"
             )
         contracts.append(fitted.contract)
-    return contracts, write_contracts(contracts, out / "contracts")
+    judged = write_contracts(contracts, out / "contracts")
+    judged += write_contracts(application, out / "contracts", names=application_names)
+    return contracts, judged
 
 
 @contextlib.contextmanager
-def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = False) -> Iterator[ExampleStack]:
-    """Start everything the example needs; stop all of it on leaving, whatever happened inside."""
+def example_stack(
+    data_dir: Path, out: Path, console: Console, *, quick: bool = False, app: ExampleApp | None = None
+) -> Iterator[ExampleStack]:
+    """Start everything the example `app` (default object classification) needs; stop all of it on leaving,
+    whatever happened inside."""
+    app = app or example_app("object-classification")
     settings = Settings(data_dir=data_dir)
     settings.ensure_data_dir()
     out.mkdir(parents=True, exist_ok=True)
     with _data_dir_env(settings.data_dir), contextlib.ExitStack() as stack:
-        with console.status("training or loading the example's five models"):
-            trained = ensure_models(settings.data_dir)
-            workload = object_classification_workload(settings.data_dir)
-        spec = load_pipeline(data_file(PIPELINE_FILE))
+        with console.status(f"training or loading the {app.name} example's models"):
+            app.ensure_models(settings.data_dir)
+            workloads = app.modality_workloads(settings.data_dir)
+            preprocessors = app.preprocessors(settings.data_dir)
+        spec = load_pipeline(app.pipeline_file)
+        model_services = {m: s for modality in spec.modalities for m, s in modality.models.items()}
+        # Each model service runs the registry's model-service command, whatever the pipeline file says.
+        commands = {service: app.model_service_command(model) for model, service in model_services.items()}
+        spec_services = [
+            s.model_copy(update={"command": commands[s.name]}) if s.name in commands else s for s in spec.services
+        ]
 
         platform = Platform.open(settings)
         stack.callback(platform.close)
         with console.status("placing the pipeline on the example edge cluster (every algorithm, then for real)"):
-            placement, table = place_pipeline(platform, spec.services, out)
+            placement, table = place_pipeline(platform, spec_services, out)
         # The CP-SAT solver may have taken SIGINT over; Ctrl-C must reach Python again to stop what follows.
         reclaim_sigint()
         console.print(table)
@@ -159,30 +190,23 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
                 + ", ".join(f"{p.service}-{p.index} {p.status}" for p in broken)
                 + f" (logs in {settings.data_dir / 'local' / 'logs'})"
             )
-        model_services = {m: s for modality in spec.modalities for m, s in modality.models.items()}
         endpoints = services.endpoints(model_services)
         console.print(f"{len(services.processes)} replica process(es) running and supervised")
 
-        catalog = profile_models(workload, endpoints, console, quick=quick)
+        catalog = profile_models(workloads, endpoints, console, quick=quick)
         save_catalog(catalog, out / "profiles.csv")
         console.print(f"profiled {len(catalog.models)} models on this machine: {out / 'profiles.csv'}")
-        contracts, contract_paths = _fitted_contracts(catalog, out, console)
+        contracts, contract_paths = _fitted_contracts(app, catalog, out, console)
 
         observation = stack.enter_context(
             observed_run(platform.observation, spec.application, "demo", contract_paths, window_s=2.0 if quick else 5.0)
         )
-        scaler = trained.preprocessor
-        modality = spec.modalities[0].name
-
-        def standardise(sample: list[float]) -> list[float]:
-            return [float(x) for x in preprocess(scaler, np.asarray(sample, dtype=np.float64))[0]]
-
         gateway = build_gateway(
             spec,
             catalog,
             contracts,
             endpoints,
-            preprocessors={modality: standardise},
+            preprocessors=preprocessors,
             seed=7,
             sink=observation.probe,
             run=observation.run,
@@ -194,4 +218,6 @@ def example_stack(data_dir: Path, out: Path, console: Console, *, quick: bool = 
             f"it runs the {', '.join(spec.gateway_stages)} stage(s) itself"
         )
         console.print(f"observation agent for {spec.application}/{observation.run}: reports via the in-process probe")
-        yield ExampleStack(server.url, services, model_services, placement, platform, observation, tuple(contracts))
+        yield ExampleStack(
+            app, server.url, services, model_services, placement, platform, observation, tuple(contracts)
+        )

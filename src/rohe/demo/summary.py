@@ -9,26 +9,14 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from rohe.observation.embedded import ObservedRun
+from rohe.observation.evaluation.words import clause_in_words
+from rohe.observation.metrics import ALL_CONSUMERS
 from rohe.platform import Platform
 from rohe.serving.loadgen import RunResult
 from rohe.serving.loadgen.results import SummaryRow
 
 ERROR_FLAG_RATIO = 0.05  # a consumer x algorithm cell with more unanswered requests than this is flagged
 CAUSE_CHARS = 160
-
-_OPERATORS = {">=": "at least", ">": "above", "<=": "at most", "<": "below", "==": "exactly"}
-_METRICS = {
-    "end_to_end.p99_ms": "end-to-end p99 latency (ms)",
-    "deadline_ms": "latency (ms)",
-    "accuracy": "accuracy",
-}
-
-
-def clause_in_words(metric: str, operator: str, threshold: float) -> str:
-    """`accuracy`, `>=`, 0.95 -> `accuracy at least 0.95`: what an operator reads instead of a field path."""
-    subject = _METRICS.get(metric, metric.replace("_", " ").replace(".", " "))
-    return f"{subject} {_OPERATORS.get(operator, operator)} {threshold:g}"
-
 
 def print_error_cells(console: Console, rows: Sequence[SummaryRow], run: RunResult) -> list[tuple[str, str, float]]:
     """Flag every consumer x algorithm cell where more than 5% of requests got no answer, with the usual cause."""
@@ -62,8 +50,9 @@ def print_violations(console: Console, platform: Platform, observation: Observed
             continue
         seen.add(key)
         words = clause_in_words(violation.metric, violation.operator, violation.threshold)
+        who = "all consumers" if violation.consumer == ALL_CONSUMERS else violation.consumer
         console.print(
-            f"  [bold]{violation.consumer}[/] broke [bold]{words}[/] ({violation.action.value}): "
+            f"  [bold]{who}[/] broke [bold]{words}[/] ({violation.action.value}): "
             f"{violation.explanation}"
         )
 

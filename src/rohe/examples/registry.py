@@ -50,6 +50,8 @@ class ExampleApp:
     - `model_service_command(model)`: the command of that model's service, as in the pipeline file, with
       `{python}`, `{port}`, `{host}` left for the deployer to fill in.
     - `modality_sizes`: (modality, number of raw values) in the spec's order.
+    - `modality_workloads(data_dir)`: modality -> the workload of that modality's members, inputs in that
+      modality's preprocessed form (what profiling over HTTP sends each model service).
     """
 
     name: str
@@ -67,6 +69,12 @@ class ExampleApp:
     load_model: Callable[[Path, str], Predictor]
     model_service_command: Callable[[str], list[str]]
     modality_sizes: tuple[tuple[str, int], ...]
+    modality_workloads: Callable[[Path], dict[str, Workload]]
+
+    def load_samples(self) -> LabelledSamples:
+        """`samples()` as a load generator sends them: split into `inputs` by modality when multimodal."""
+        samples = self.samples()
+        return samples.with_split(self.request_inputs) if len(self.modality_sizes) > 1 else samples
 
 
 def _module(name: str) -> Any:
@@ -102,6 +110,12 @@ def _measure(workload: Callable[[Path], Workload]) -> Callable[[Path, Mapping[st
         return measure_catalog(workload(data_dir), endpoints, http_samples=n, repeats=n)
 
     return measure
+
+
+def _one_modality(
+    modality: str, workload: Callable[[Path], Workload]
+) -> Callable[[Path], dict[str, Workload]]:
+    return lambda data_dir: {modality: workload(data_dir)}
 
 
 def _serve_command(app: str) -> Callable[[str], list[str]]:
@@ -149,6 +163,7 @@ def _object_classification() -> ExampleApp:
             "--port", "{port}", "--host", "{host}",
         ],
         modality_sizes=(("image", 64),),
+        modality_workloads=_one_modality("image", workload),
     )
 
 
@@ -173,6 +188,7 @@ def _bts() -> ExampleApp:
         load_model=lambda data_dir, model: _module("bts").load_model(data_dir, model),
         model_service_command=_serve_command("bts"),
         modality_sizes=(("energy", 168),),
+        modality_workloads=_one_modality("energy", workload),
     )
 
 
@@ -197,6 +213,7 @@ def _cctvs() -> ExampleApp:
         load_model=lambda data_dir, model: _module("cctvs").load_model(data_dir, model),
         model_service_command=_serve_command("cctvs"),
         modality_sizes=(("window", 256),),
+        modality_workloads=_one_modality("window", workload),
     )
 
 
@@ -246,6 +263,7 @@ def _smart_building() -> ExampleApp:
         load_model=lambda data_dir, model: package().load_model(data_dir, model),
         model_service_command=_serve_command("smart-building"),
         modality_sizes=(("timeseries", 600), ("video", 576)),
+        modality_workloads=lambda data_dir: package().modality_workloads(data_dir),
     )
 
 

@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from threading import Lock
+from threading import RLock
 from typing import Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class RowDerivation(Protocol):
 
 _registry: dict[str, RowDerivation] = {}
 _entry_points_loaded = False
-_lock = Lock()
+# Re-entrant: an entry point loaded under the lock may be a module that registers its derivation on import.
+_lock = RLock()
 
 
 def register_derivation(application: str, derivation: RowDerivation) -> None:

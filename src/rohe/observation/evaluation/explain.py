@@ -12,6 +12,7 @@ import numpy as np
 
 from rohe.core.profiles.catalog import Metric, ProfileCatalog
 from rohe.observation.evaluation.clauses import Clause, Family
+from rohe.observation.evaluation.words import clause_in_words
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.violations import Cause, CauseKind
 
@@ -174,8 +175,8 @@ def sentence(clause: Clause, span: WindowMetrics, observed: float | None, window
     if observed is None:
         head = f"{clause.metric.label} had no data ({where}), which breaks {clause.text}"
     else:
-        head = (f"{clause.metric.label} was {observed:.4g}, breaking {clause.operator.value} {clause.threshold:g} "
-                f"({where})")
+        wanted = clause_in_words(clause.metric.label, clause.operator.value, clause.threshold)
+        head = f"{clause.metric.label} was {observed:.4g}, breaking {wanted} ({where})"
     if not causes:
         return head + "; no cause stood out."
     return f"{head}; most likely: {causes[0].evidence}."

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.table import Table
 
 from rohe.observation.evaluation.span import combine_windows
+from rohe.observation.evaluation.words import clause_in_words
 from rohe.observation.metrics import ALL_CONSUMERS, WindowKind, WindowMetrics
 from rohe.observation.violations import Violation
 
@@ -22,7 +23,7 @@ class ConsumerSummary:
     p99_ms: float | None
     accuracy: float | None
     labelled: int
-    violations: dict[str, int]  # clause -> count
+    violations: dict[str, int]  # clause in words -> count
 
 
 def one_kind(windows: Sequence[WindowMetrics]) -> list[WindowMetrics]:
@@ -38,7 +39,8 @@ def summarise(windows: Sequence[WindowMetrics], violations: Sequence[Violation])
     out = []
     for consumer in consumers:
         mine = [w for w in chosen if w.consumer == consumer]
-        clauses = Counter(v.clause for v in violations if v.consumer == consumer)
+        clauses = Counter(clause_in_words(v.metric, v.operator, v.threshold) for v in violations
+                          if v.consumer == consumer)
         if mine:
             total = combine_windows(mine)
             out.append(ConsumerSummary(consumer, len(mine), total.requests, total.throughput_rps,

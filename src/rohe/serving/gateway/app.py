@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rohe import __version__
 from rohe.core.auth import protect
 from rohe.core.errors import RoheError
+from rohe.core.web import add_offline_docs
 from rohe.serving.gateway.endpoints_watch import EndpointFollower
 from rohe.serving.gateway.schema import (
     FeedbackRequest,
@@ -57,7 +58,10 @@ def create_gateway_app(
         title=f"rohe serving gateway: {gateway.app}",
         version=__version__,
         description="Per-request ensemble scheduling over the pipeline's model services.",
+        docs_url=None,  # served from the package by add_offline_docs: the default page needs a CDN
+        redoc_url=None,
     )
+    add_offline_docs(app, f"rohe serving gateway: {gateway.app}")
     app.state.gateway = gateway
     # The platform API's rule: with a token set, every route but /health needs it (docs/security.md).
     protect(app, token)

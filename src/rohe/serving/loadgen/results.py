@@ -8,6 +8,8 @@ Definitions the summary uses (also in the report's summary JSON):
 - accuracy: predicted class == ground-truth label, over answered requests; confidence plays no part.
 - achieved rate: answered requests per second of the run's wall time; offered: scheduled requests per
   second of the schedule.
+- breaches: requests the gateway served knowingly outside their contract (the scheduler's best-effort
+  fallback, rohe.serving.scheduling.fallback: its plan carries `breach`, the answer says why).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class RequestResult:
     fanout_ms: float | None = None  # of which waiting on the members
     served_algorithm: str | None = None  # what the gateway says it ran (a degrade policy may change it)
     error: str | None = None
+    breach: str | None = None  # why the plan knowingly breaches the contract (best-effort fallback), if it did
 
     @property
     def is_answered(self) -> bool:
@@ -85,6 +88,7 @@ class SummaryRow:
     ensemble_size_mean: float | None
     cost_total: float
     cost_mean: float | None
+    breaches: int = 0
 
 
 @dataclass
@@ -133,6 +137,7 @@ def summarise_group(
         ensemble_size_mean=sum(sizes) / len(sizes) if sizes else None,
         cost_total=cost_total,
         cost_mean=cost_total / len(answered) if answered else None,
+        breaches=sum(r.breach is not None for r in results),
     )
 
 

@@ -54,10 +54,13 @@ class LoadGenerator:
         *,
         session: aiohttp.ClientSession | None = None,
         console: Console | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.samples = samples
         self._session = session
+        # A gateway started with a token refuses /infer and /feedback without it (docs/security.md).
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.console = console or Console(stderr=True)
 
     async def run(
@@ -185,7 +188,7 @@ class LoadGenerator:
         body: dict[str, Any] = {
             "consumer": planned.consumer,
             "algorithm": planned.algorithm,
-            "input": self.samples.inputs[planned.sample],
+            **self.samples.request_fields(planned.sample),
             "deadline_ms": profile.deadline_ms,
             "request_id": request_id,
             # Only the oracle may see the answer; every other algorithm is judged blind.
@@ -203,7 +206,7 @@ class LoadGenerator:
         }
         requested = planned.algorithm or DEFAULT_ALGORITHM
         try:
-            async with client.post(f"{self.base_url}/infer", json=body) as response:
+            async with client.post(f"{self.base_url}/infer", json=body, headers=self._headers) as response:
                 status, raw = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             latency = (loop.time() - intended) * 1000
@@ -223,7 +226,9 @@ class LoadGenerator:
     async def _feedback(self, client: aiohttp.ClientSession, request_id: str, label: int, counters: _Counters) -> None:
         try:
             async with client.post(
-                f"{self.base_url}/feedback", json={"request_id": request_id, "true_class": label}
+                f"{self.base_url}/feedback",
+                json={"request_id": request_id, "true_class": label},
+                headers=self._headers,
             ) as response:
                 ok = response.status == 200
         except (aiohttp.ClientError, TimeoutError):
@@ -283,7 +288,17 @@ def _from_response(
         gateway_ms=_float(timings.get("total")) if isinstance(timings, dict) else None,
         fanout_ms=_float(timings.get("fanout")) if isinstance(timings, dict) else None,
         error=document.get("error") or (None if http_status < 400 else f"HTTP {http_status}"),
+        breach=_breach(document),
     )
+
+
+def _breach(document: dict[str, Any]) -> str | None:
+    """The answer's `breach` (or its modalities' ones, joined): why the contract was knowingly breached."""
+    reasons = [str(document["breach"])] if document.get("breach") else []
+    modalities = document.get("modalities")
+    if isinstance(modalities, dict):
+        reasons += [f"{m}: {a['breach']}" for m, a in modalities.items() if isinstance(a, dict) and a.get("breach")]
+    return "; ".join(reasons) or None
 
 
 def _float(value: Any) -> float | None:
@@ -302,7 +317,8 @@ def run_workload(
     actions: Sequence[TimedAction] = (),
     progress: bool = False,
     console: Console | None = None,
+    token: str | None = None,
 ) -> RunResult:
     """Blocking convenience: run the profile against the gateway at `base_url` in a fresh event loop."""
-    generator = LoadGenerator(base_url, samples, console=console)
+    generator = LoadGenerator(base_url, samples, console=console, token=token)
     return asyncio.run(generator.run(profile, actions=actions, progress=progress))

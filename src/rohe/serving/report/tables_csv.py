@@ -40,6 +40,7 @@ REQUEST_COLUMNS = (
     "fanout_ms",
     "request_id",
     "error",
+    "breach",
 )
 
 

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 DOCS_URL = "/docs"
 STATIC_URL = "/docs/static"
-SWAGGER_UI = Path(str(files("rohe.api.static") / "swagger-ui"))
+SWAGGER_UI = Path(str(files("rohe.core.web") / "swagger-ui"))
 
 
 def add_offline_docs(app: FastAPI, title: str) -> None:
