@@ -30,7 +30,8 @@ COMMANDS = [
     LazyCommand(
         "demo",
         "rohe.cli.demo:demo",
-        "Place the example pipeline, serve two consumers under load while a model crashes, compare schedulers.",
+        "Place an example app's pipeline (--app), serve its consumers under load while a model crashes; "
+        "compare schedulers.",
     ),
     LazyCommand(
         "profile",

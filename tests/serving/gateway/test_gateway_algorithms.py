@@ -194,3 +194,17 @@ def test_policy_excludes_models_from_a_consumer_until_cleared(farm: Farm) -> Non
         assert client.post("/consumers/cam/policy", json={"exclude": []}, headers=auth).json()["exclude"] == []
         body = client.post("/infer", json={"consumer": "cam", "algorithm": "all-models", "input": sample}, headers=auth)
         assert sorted(body.json()["answered"]) == sorted(MODELS)
+
+
+def test_an_unsatisfiable_contract_is_served_best_effort_and_the_answer_says_it_breaches(farm: Farm) -> None:
+    impossible = contract(constraints=[{"metric": "accuracy", "aggregate": "max", "min": 0.99999}])
+    served_gateway = ServingGateway(
+        pipeline(MODELS), catalog(*MODELS), [impossible], ModelEndpoints(farm.endpoints(*MODELS))
+    )
+    with served(served_gateway) as client:
+        body = client.post(
+            "/infer", json={"consumer": "cam", "algorithm": "rohe-ensemble", "input": farm.samples[1].tolist()}
+        ).json()
+    assert body["status"] == "ok" and body["answered"]
+    assert body["breach"] and "no ensemble satisfies the contract of 'cam'" in body["breach"]
+    assert next(iter(body["modalities"].values()))["breach"]

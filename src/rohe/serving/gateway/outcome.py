@@ -44,6 +44,7 @@ def modality_answer(result: ModalityResult) -> ModalityAnswer:
         cost=result.cost,
         budget_ms=result.budget_ms,
         error=result.error,
+        breach=result.breach,
     )
 
 
@@ -80,4 +81,5 @@ def build_response(
         timings_ms=timings,
         modalities={r.modality: modality_answer(r) for r in results},
         error="; ".join(errors) if status == "error" else None,
+        breach="; ".join(f"{r.modality}: {r.breach}" for r in results if r.breach) or None,
     )

@@ -58,6 +58,7 @@ class ModalityAnswer(BaseModel):
     cost: float
     budget_ms: float
     error: str | None = None
+    breach: str | None = None  # why this modality was served knowingly outside the contract (best-effort)
 
 
 class InferResponse(BaseModel):
@@ -82,6 +83,7 @@ class InferResponse(BaseModel):
     timings_ms: Timings
     modalities: dict[str, ModalityAnswer]
     error: str | None = None
+    breach: str | None = None  # the modalities' breaches, joined: served knowingly outside the contract
 
 
 class PolicyState(BaseModel):

@@ -39,6 +39,7 @@ class ModalityResult:
     fanout_ms: float
     aggregation_ms: float
     error: str | None = None
+    breach: str | None = None  # the plan knowingly breaches the contract (a scheduler's best-effort fallback)
 
     def models_with(self, status: MemberStatus) -> tuple[str, ...]:
         return tuple(o.model for o in self.outcomes if o.status is status)
@@ -119,4 +120,5 @@ async def execute_plan(
         fanout_ms=fanout_ms,
         aggregation_ms=aggregation_ms,
         error=None if prediction is not None else _no_answer(outcomes),
+        breach=plan.breach,
     )
