@@ -33,7 +33,10 @@ def _fraction(numerator: int, capacity: int) -> float:
 
 
 def _fractions(numerator: IntArray, capacity: IntArray) -> FloatArray:
-    # One masked divide instead of two selects around it: the same quotients, bit for bit, on the hot path.
+    # The same quotients, bit for bit, as `_fraction`; the masked form only where some capacity is 0.
+    if capacity.all():
+        quotient: FloatArray = numerator / capacity
+        return quotient
     result: FloatArray = np.divide(
         numerator, capacity, out=np.zeros(capacity.shape, dtype=np.float64), where=capacity > 0
     )
@@ -51,6 +54,7 @@ class RoheScore:
     """
 
     name = "rohe"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def __init__(self, settings: OrchestrationSettings) -> None:
         self.weights = settings.weights
@@ -83,6 +87,7 @@ class _KubernetesFit:
     """NodeResourcesFit: per resource a 0..100 score, then the weighted mean over CPU and memory."""
 
     name = "kubernetes-fit"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def __init__(self, weights: Weights) -> None:
         self.weights = weights
@@ -136,6 +141,7 @@ class BalancedAllocation:
     """
 
     name = "balanced"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def score(self, state: ClusterState, node: int, demand: Demand) -> float:
         cpu_cap, rss_cap = int(state.cpu_cap[node]), int(state.rss_cap[node])
