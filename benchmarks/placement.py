@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ from rohe.orchestration.placement.candidates import Candidates
 from rohe.orchestration.placement.framework import FilterScoreAlgorithm, explain_unavailable
 from rohe.orchestration.placement.result import Decision
 from rohe.orchestration.usage import utilisation
-from rohe_baseline import ROHE_CODE, place_all
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INSTANCES = RESULTS / "instances"
@@ -216,8 +216,18 @@ def instance(nodes_count: int, replicas: int, seed: int) -> tuple[list[Node], li
 
 def versus_rohe(sizes: list[tuple[int, int]], rohe_sizes: set[tuple[int, int]], seed: int) -> list[dict[str, Any]]:
     """rohe best-fit and ROHE's strategy making the same pick, timed (wall and CPU) on one instance each."""
+    # imported here: tests load this file by path, without benchmarks/ on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from rohe_baseline import ROHE_CODE, place_all
+
     rows = []
     settings = OrchestrationSettings(strategy=VERSUS_STRATEGY)
+    # one small warm-up run of each first (imports, NumPy's first-call costs), so neither pays it timed
+    small_nodes, small_services = instance(10, 100, seed)
+    get_algorithm("rohe-scoring", settings).place(
+        ClusterState.build(small_nodes), [ReplicaRequest(s, i) for s in small_services for i in range(s.replicas)]
+    )
+    place_all(small_nodes, small_services, ROHE_CODE[VERSUS_STRATEGY])
     for nodes_count, replicas in sizes:
         nodes, services = instance(nodes_count, replicas, seed)
         requests = [ReplicaRequest(s, i) for s in services for i in range(s.replicas)]

@@ -65,9 +65,9 @@ class Candidates:
         """The service's view with feasibility current; the nodes re-checked, or None if all were."""
         view = self.views.get(demand.service)
         if view is not None and view.cluster is cluster and view.demand is demand:
-            changed = set(cluster.changed_since(view.version))
-            if len(changed) <= RECHECK_LIMIT:
-                rows = sorted(changed)
+            changes = cluster.changed_since(view.version)
+            rows = changes if len(changes) <= 1 else sorted(set(changes))
+            if len(rows) <= RECHECK_LIMIT:
                 for node in rows:
                     ok = True
                     for rule in self.changing:
