@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from rohe.core.config import OrchestrationSettings, Weights
+from rohe.core.domain import Sensitivity
 from rohe.orchestration.placement.state import ClusterState, Demand, FloatArray, IndexArray, IntArray
 
 
@@ -59,11 +60,16 @@ class RoheScore:
     def __init__(self, settings: OrchestrationSettings) -> None:
         self.weights = settings.weights
         self.boost = settings.sensitivity_boost
+        self._by_sensitivity: dict[Sensitivity, tuple[float, float]] = {}
 
     def _weights(self, demand: Demand) -> tuple[float, float]:
-        cpu = self.weights.cpu * ((1 + self.boost) if demand.sensitivity.cpu else 1)
-        memory = self.weights.memory * ((1 + self.boost) if demand.sensitivity.memory else 1)
-        return cpu, memory
+        # worked out once per sensitivity: this runs for every scored node
+        weights = self._by_sensitivity.get(demand.sensitivity)
+        if weights is None:
+            cpu = self.weights.cpu * ((1 + self.boost) if demand.sensitivity.cpu else 1)
+            memory = self.weights.memory * ((1 + self.boost) if demand.sensitivity.memory else 1)
+            weights = self._by_sensitivity[demand.sensitivity] = (cpu, memory)
+        return weights
 
     def score(self, state: ClusterState, node: int, demand: Demand) -> float:
         w_c, w_m = self._weights(demand)

@@ -24,6 +24,7 @@ NO_CORE = -1
 _NEW = object.__new__
 _SET = object.__setattr__
 _STATE_SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+_ALL_FIELDS = set(Allocation.model_fields)
 
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
@@ -37,7 +38,8 @@ def _construct(values: dict[str, Any]) -> Allocation:
     models. `_build_allocation` falls back to model_construct if this ever stops matching it."""
     allocation = _NEW(Allocation)
     _SET(allocation, "__dict__", values)
-    _SET(allocation, "__pydantic_fields_set__", set(values))
+    # one set for all: every field is always given, and a frozen model never adds to it (copies copy it)
+    _SET(allocation, "__pydantic_fields_set__", _ALL_FIELDS)
     _SET(allocation, "__pydantic_extra__", None)
     _SET(allocation, "__pydantic_private__", None)
     return allocation
@@ -53,7 +55,7 @@ def _pick_builder() -> Callable[[dict[str, Any]], Allocation]:
         fast, slow = _construct(dict(sample)), Allocation.model_construct(**sample)
         same = all(getattr(fast, a) == getattr(slow, a) for a in (*_STATE_SLOTS, "__dict__")) and fast == slow
         same = same and set(Allocation.__slots__) == {"__dict__", *_STATE_SLOTS}
-        same = same and set(Allocation.model_fields) == set(sample)
+        same = same and set(Allocation.model_fields) == set(sample) and Allocation.model_config.get("frozen") is True
     except (AttributeError, TypeError):
         same = False
     return _construct if same else _model_construct
