@@ -225,10 +225,13 @@ class ClusterState:
         Callers check feasibility first (the filters); this only does the bookkeeping. `cores` gives the
         core for each per-core need explicitly (the exact solver), else the best-matching cores are used.
         """
-        chosen = self.core_assignment(node, demand) if cores is None else list(cores)
         taken: dict[int, int] = {}
-        for core, amount in zip(chosen, demand.cores, strict=True):
-            taken[core] = taken.get(core, 0) + amount
+        if demand.cores:
+            chosen = self.core_assignment(node, demand) if cores is None else list(cores)
+            for core, amount in zip(chosen, demand.cores, strict=True):
+                taken[core] = taken.get(core, 0) + amount
+        elif cores:
+            raise ValueError(f"cores {list(cores)} given for a demand with no per-core needs")
         self._change(demand.service, node, demand.cpu, demand.rss, demand.vms, demand.accelerators, taken, -1)
         return taken
 
@@ -310,8 +313,9 @@ class ClusterState:
         self.cpu_free[i] += sign * cpu
         self.rss_free[i] += sign * rss
         self.vms_free[i] += sign * vms
-        for kind, amount in accelerators.items():
-            self.accelerator_free[i, self._kind_column[kind]] += sign * amount
+        if accelerators:
+            for kind, amount in accelerators.items():
+                self.accelerator_free[i, self._kind_column[kind]] += sign * amount
         if cores:
             for core, amount in cores.items():
                 self.cores_free[i, core] += sign * amount
