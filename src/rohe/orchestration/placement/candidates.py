@@ -111,6 +111,10 @@ def _all_filters(filters: Sequence[Filter], cluster: ClusterState, demand: Deman
     mask: BoolArray | None = None
     for rule in filters:
         passing = rule.mask(cluster, demand)
-        if passing is not None:
-            mask = passing.copy() if mask is None else mask & passing
+        if passing is None:
+            continue
+        if mask is None:
+            mask = passing.copy()  # a filter may hand out a cached array; the view's copy is its own
+        else:
+            np.logical_and(mask, passing, out=mask)
     return np.ones(cluster.node_count, dtype=np.bool_) if mask is None else mask

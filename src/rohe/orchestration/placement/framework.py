@@ -7,6 +7,8 @@ applied to the cluster before the next request is looked at.
 Two interchangeable paths run this: the vectorised one (default) evaluates each filter for all nodes at
 once with NumPy; the reference one (`vectorised=False`) walks nodes one by one and is the readable
 statement of the semantics. Both must choose the same node; the property tests check that they do.
+When every plugin is row-local the vectorised path keeps each service's verdicts between its replicas
+and re-checks only the nodes that changed (candidates.py).
 """
 
 from __future__ import annotations
