@@ -82,3 +82,22 @@ def test_a_view_many_changes_old_is_recomputed_and_agrees_with_the_reference(sel
     assert [(d.node, d.score, d.feasible_nodes) for d in got.decisions.values()] == [
         (d.node, d.score, d.feasible_nodes) for d in expected.decisions.values()
     ]
+
+
+def test_a_node_changed_by_another_service_keeps_failing_the_rules_placing_cannot_change() -> None:
+    """zone-b nodes change (b's replicas land there) between a's replicas: a must still never go there."""
+    nodes = [node("b1", labels={"zone": "b"}), node("a1", labels={"zone": "a"}, cores=1)]
+    a = service("a", cpu=400, replicas=3, node_selector={"zone": "a"})
+    b = service("b", cpu=100, replicas=2, node_selector={"zone": "b"})
+    interleaved = [requests_for(a)[0], requests_for(b)[0], requests_for(a)[1], requests_for(b)[1], requests_for(a)[2]]
+    algorithm = FilterScoreAlgorithm("t", RoheScore(OrchestrationSettings()), "max")
+
+    result = algorithm.place(ClusterState.build(nodes), interleaved)
+
+    assert {key: a.node for key, a in result.placed.items()} == {
+        ("a", 0): "a1",
+        ("a", 1): "a1",
+        ("b", 0): "b1",
+        ("b", 1): "b1",
+    }
+    assert result.unplaced[("a", 2)].startswith("0/2 nodes are available")

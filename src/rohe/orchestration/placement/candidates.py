@@ -5,8 +5,7 @@ score depend only on that node's own capacity, labels and the replicas it holds,
 every other node's verdict is still right afterwards. So the next replica of the same service re-checks
 just the changed nodes with the one-node forms (`check`, `score`) instead of recomputing every mask over
 every node. Plugins declare this with a class attribute `row_local = True`; a filter or scorer without it
-makes the algorithm recompute everything for every replica, as before. A filter that also sets
-`static = True` (its verdict reads only what placing never changes: labels, status) is not re-checked.
+makes the algorithm recompute everything for every replica, as before.
 
 Selection is `argmin`/`argmax` over a per-node array holding the score where a node is feasible and +inf
 (min) or -inf (max) elsewhere: first occurrence, so ties still go to the node registered first, and the
@@ -53,10 +52,7 @@ class Candidates:
 
     def __init__(self, filters: Sequence[Filter], scorer: Scorer | None, select: Literal["first", "min", "max"]):
         self.filters = list(filters)
-        # a static filter's verdict depends only on what placing never changes (labels, status)
-        self.changing = [rule for rule in self.filters if getattr(rule, "static", False) is not True]
         self.scorer = scorer if select != "first" else None
-        self.select_first = self.scorer is None
         self.worst = np.inf if select == "min" else -np.inf
         self.minimise = select == "min"
         self.views: dict[str, View] = {}
@@ -70,7 +66,7 @@ class Candidates:
             if len(rows) <= RECHECK_LIMIT:
                 for node in rows:
                     ok = True
-                    for rule in self.changing:
+                    for rule in self.filters:
                         if rule.check(cluster, node, demand) is not None:
                             ok = False
                             break

@@ -71,7 +71,6 @@ class NodeCheckFilter(FixedReasonFilter):
 class Schedulable(FixedReasonFilter):
     name = "schedulable"
     reason = "node not schedulable"
-    static = True
 
     def check(self, state: ClusterState, node: int, demand: Demand) -> str | None:
         return None if state.nodes[node].schedulable else self.reason
@@ -83,7 +82,6 @@ class Schedulable(FixedReasonFilter):
 class NodeSelector(FixedReasonFilter):
     name = "node-selector"
     reason = "node(s) didn't match node selector"
-    static = True
 
     def check(self, state: ClusterState, node: int, demand: Demand) -> str | None:
         labels = state.nodes[node].labels
