@@ -73,3 +73,20 @@ def test_held_on_unknown_node_or_core_is_refused() -> None:
 def test_empty_cluster_is_valid() -> None:
     state = ClusterState.build([])
     assert state.node_count == 0
+
+
+def test_allocations_built_by_placement_are_the_validated_model() -> None:
+    state = ClusterState.build([node("a", accelerators={"gpu": 100})])
+    demand = state.demand_of(service("x", cpu=300, rss=64, processor=[600], accelerators={"gpu": 10}))
+
+    built = state.allocate(demand, 0)
+    validated = Allocation(node="a", cpu=600, cores={0: 600}, rss=64, vms=64, accelerators={"gpu": 10.0})
+
+    assert built == validated
+    assert built.model_dump() == validated.model_dump()
+    assert built.model_fields_set == validated.model_fields_set
+    changed = built.model_copy(update={"cpu": 700})
+    assert changed.cpu == 700 and built.cpu == 600
+    assert built.model_fields_set == validated.model_fields_set  # the copy did not touch the shared set
+    with pytest.raises(ValueError):
+        built.cpu = 1  # type: ignore[misc]

@@ -43,13 +43,20 @@ class FixedReasonFilter:
 
     name = "fixed-reason"
     reason = "filtered out"
+    # a node's verdict depends on that node alone (candidates.py); subclasses that look further say False
+    row_local = True
 
     def explain(self, state: ClusterState, demand: Demand, failing: IndexArray) -> Counter[str]:
         return Counter({self.reason: int(failing.size)}) if failing.size else Counter()
 
 
 class NodeCheckFilter(FixedReasonFilter):
-    """Base for plugins written one node at a time: `mask` loops over `check` (slow but simple)."""
+    """Base for plugins written one node at a time: `mask` loops over `check` (slow but simple).
+
+    Not assumed row-local: set `row_local = True` when `check` reads only the node it is given.
+    """
+
+    row_local = False
 
     def check(self, state: ClusterState, node: int, demand: Demand) -> str | None:
         raise NotImplementedError
@@ -164,8 +171,11 @@ class Accelerators:
     """Each needed accelerator type: "no gpu" where the node has none, "insufficient gpu" where too little."""
 
     name = "accelerators"
+    row_local = True
 
     def check(self, state: ClusterState, node: int, demand: Demand) -> str | None:
+        if not demand.accelerators:
+            return None
         for kind in demand.missing_accelerators:
             return f"no {kind}"
         for column, amount in zip(demand.accelerator_columns, demand.accelerator_amounts, strict=True):
@@ -183,7 +193,19 @@ class Accelerators:
         return np.asarray((free >= demand.accelerator_amounts).all(axis=1), dtype=np.bool_)
 
     def explain(self, state: ClusterState, demand: Demand, failing: IndexArray) -> Counter[str]:
-        return Counter(r for i in failing if (r := self.check(state, int(i), demand)) is not None)
+        """`check`'s reason for each failing node, by column instead of node by node."""
+        if demand.missing_accelerators:
+            return Counter({f"no {demand.missing_accelerators[0]}": int(failing.size)})
+        counts: Counter[str] = Counter()
+        remaining = failing
+        for column, amount in zip(demand.accelerator_columns, demand.accelerator_amounts, strict=True):
+            short = amount > state.accelerator_free[remaining, column] + ACCELERATOR_TOLERANCE
+            here = remaining[short]
+            kind = state.accelerator_kinds[column]
+            absent = int(np.count_nonzero(state.accelerator_cap[here, column] <= 0))
+            counts.update({f"no {kind}": absent, f"insufficient {kind}": int(here.size) - absent})
+            remaining = remaining[~short]
+        return +counts
 
 
 def default_filters() -> list[Filter]:

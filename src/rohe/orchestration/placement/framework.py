@@ -7,19 +7,28 @@ applied to the cluster before the next request is looked at.
 Two interchangeable paths run this: the vectorised one (default) evaluates each filter for all nodes at
 once with NumPy; the reference one (`vectorised=False`) walks nodes one by one and is the readable
 statement of the semantics. Both must choose the same node; the property tests check that they do.
+When every plugin is row-local the vectorised path keeps each service's verdicts between its replicas
+and re-checks only the nodes that changed (candidates.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
 
+from rohe.orchestration.placement.candidates import Candidates, is_row_local
 from rohe.orchestration.placement.filters import Filter, default_filters
-from rohe.orchestration.placement.result import Decision, PlacementResult, ReplicaRequest, unavailable_reason
+from rohe.orchestration.placement.result import (
+    Decision,
+    PlacementResult,
+    ReplicaKey,
+    ReplicaRequest,
+    unavailable_reason,
+)
 from rohe.orchestration.placement.scores import Scorer
 from rohe.orchestration.placement.state import BoolArray, ClusterState, Demand, IndexArray
 
@@ -76,10 +85,20 @@ class FilterScoreAlgorithm:
         # A demand that fits nowhere still fits nowhere while the cluster is unchanged: keep its reason.
         # (Placing only ever takes capacity, so the verdict could be reused longer; the reason text could not.)
         known_unplaceable: dict[str, tuple[Demand, int, str]] = {}
-        decide = self._decide_vectorised if self.vectorised else self._decide_reference
+        decide = self._decider()
+        # allocations are built after the loop: the loop only does what the next decision depends on
+        # (parallel lists rather than a tuple per replica: fewer objects for the garbage collector to trace)
+        placed_keys: list[ReplicaKey] = []
+        placed_demands: list[Demand] = []
+        placed_nodes: list[int] = []
+        placed_cores: list[dict[int, int]] = []
+        service, demand = None, None
         for request in requests:
             started = time.perf_counter()
-            demand = cluster.demand_of(request.service)
+            key = request.key
+            if request.service is not service:  # replicas of one service usually come one after another
+                service, demand = request.service, cluster.demand_of(request.service)
+            assert demand is not None
             cached = known_unplaceable.get(demand.service)
             if cached is not None and cached[0] is demand and cached[1] == cluster.version:
                 node, score, feasible, reason = None, None, 0, cached[2]
@@ -87,16 +106,43 @@ class FilterScoreAlgorithm:
                 node, score, feasible, reason = decide(cluster, demand)
             if node is None:
                 known_unplaceable[demand.service] = (demand, cluster.version, reason)
-                result.unplaced[request.key] = reason
+                result.unplaced[key] = reason
             else:
-                result.placed[request.key] = cluster.allocate(demand, node)
-            result.decisions[request.key] = Decision(
-                node=cluster.names[node] if node is not None else None,
-                score=score,
-                feasible_nodes=feasible,
-                seconds=time.perf_counter() - started,
+                placed_keys.append(key)
+                placed_demands.append(demand)
+                placed_nodes.append(node)
+                placed_cores.append(cluster.take(demand, node))
+            result.decisions[key] = Decision(
+                cluster.names[node] if node is not None else None, score, feasible, time.perf_counter() - started
             )
+        for placed_key, placed_demand, placed_node, cores in zip(
+            placed_keys, placed_demands, placed_nodes, placed_cores, strict=True
+        ):
+            result.placed[placed_key] = cluster.allocation_of(placed_demand, placed_node, cores)
         return result
+
+    def _decider(self) -> Callable[[ClusterState, Demand], tuple[int | None, float | None, int, str]]:
+        """The decision function for one round: incremental where the plugins allow it (candidates.py)."""
+        if not self.vectorised:
+            return self._decide_reference
+        overridden = type(self)._decide_vectorised is not FilterScoreAlgorithm._decide_vectorised
+        if overridden or not is_row_local(self.filters, self.scorer):
+            return self._decide_vectorised
+        candidates = Candidates(self.filters, self.scorer, self.select)
+
+        def decide(cluster: ClusterState, demand: Demand) -> tuple[int | None, float | None, int, str]:
+            view, rows = candidates.filter(cluster, demand)
+            candidates.score(view, rows)
+            node = candidates.select(view)
+            if node is None:
+                return None, None, 0, explain_unavailable(self.filters, cluster, demand)
+            if view.keyed is not None:
+                score: float | None = float(view.keyed[node])
+            else:
+                score = self.scorer.score(cluster, node, demand) if self.scorer is not None else None
+            return node, score, view.count, ""
+
+        return decide
 
     # -- the fast path -------------------------------------------------------------------------------
     def _decide_vectorised(self, cluster: ClusterState, demand: Demand) -> tuple[int | None, float | None, int, str]:

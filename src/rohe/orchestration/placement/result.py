@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from rohe.core.domain import Allocation, Service
 from rohe.orchestration.placement.state import ClusterState
@@ -25,12 +25,13 @@ class ReplicaRequest:
         return (self.service.name, self.index)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Why a replica went where it went: enough for `rohe orchestration plan` to explain itself.
 
     `score` is the chosen node's score under the algorithm's score plugin (None when it has none),
     `feasible_nodes` how many nodes passed every filter, `seconds` the time the decision took.
+    A named tuple, not a dataclass: one is made per replica, and a tuple of plain values is cheaper to
+    build and is not tracked by the garbage collector.
     """
 
     node: str | None

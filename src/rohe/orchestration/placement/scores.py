@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from rohe.core.config import OrchestrationSettings, Weights
+from rohe.core.domain import Sensitivity
 from rohe.orchestration.placement.state import ClusterState, Demand, FloatArray, IndexArray, IntArray
 
 
@@ -33,7 +34,10 @@ def _fraction(numerator: int, capacity: int) -> float:
 
 
 def _fractions(numerator: IntArray, capacity: IntArray) -> FloatArray:
-    # One masked divide instead of two selects around it: the same quotients, bit for bit, on the hot path.
+    # The same quotients, bit for bit, as `_fraction`; the masked form only where some capacity is 0.
+    if capacity.all():
+        quotient: FloatArray = numerator / capacity
+        return quotient
     result: FloatArray = np.divide(
         numerator, capacity, out=np.zeros(capacity.shape, dtype=np.float64), where=capacity > 0
     )
@@ -51,15 +55,21 @@ class RoheScore:
     """
 
     name = "rohe"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def __init__(self, settings: OrchestrationSettings) -> None:
         self.weights = settings.weights
         self.boost = settings.sensitivity_boost
+        self._by_sensitivity: dict[Sensitivity, tuple[float, float]] = {}
 
     def _weights(self, demand: Demand) -> tuple[float, float]:
-        cpu = self.weights.cpu * ((1 + self.boost) if demand.sensitivity.cpu else 1)
-        memory = self.weights.memory * ((1 + self.boost) if demand.sensitivity.memory else 1)
-        return cpu, memory
+        # worked out once per sensitivity: this runs for every scored node
+        weights = self._by_sensitivity.get(demand.sensitivity)
+        if weights is None:
+            cpu = self.weights.cpu * ((1 + self.boost) if demand.sensitivity.cpu else 1)
+            memory = self.weights.memory * ((1 + self.boost) if demand.sensitivity.memory else 1)
+            weights = self._by_sensitivity[demand.sensitivity] = (cpu, memory)
+        return weights
 
     def score(self, state: ClusterState, node: int, demand: Demand) -> float:
         w_c, w_m = self._weights(demand)
@@ -83,6 +93,7 @@ class _KubernetesFit:
     """NodeResourcesFit: per resource a 0..100 score, then the weighted mean over CPU and memory."""
 
     name = "kubernetes-fit"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def __init__(self, weights: Weights) -> None:
         self.weights = weights
@@ -136,6 +147,7 @@ class BalancedAllocation:
     """
 
     name = "balanced"
+    row_local = True  # a node's score reads only that node (candidates.py)
 
     def score(self, state: ClusterState, node: int, demand: Demand) -> float:
         cpu_cap, rss_cap = int(state.cpu_cap[node]), int(state.rss_cap[node])

@@ -7,8 +7,9 @@ first: checking a per-core demand against every node is then one comparison of t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,11 +21,44 @@ from rohe.core.errors import InvalidInput, NotFound, Problem
 ACCELERATOR_TOLERANCE = 1e-9
 # Pads rows of nodes with fewer cores than the widest node; below any real demand (zeros are dropped).
 NO_CORE = -1
+_NEW = object.__new__
+_SET = object.__setattr__
+_STATE_SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+_ALL_FIELDS = set(Allocation.model_fields)
 
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+
+
+def _construct(values: dict[str, Any]) -> Allocation:
+    """What `Allocation.model_construct` does for a complete set of fields, without its per-call walk over
+    fields and aliases (a third of the bookkeeping per replica). Every value is derived from validated
+    models. `_build_allocation` falls back to model_construct if this ever stops matching it."""
+    allocation = _NEW(Allocation)
+    _SET(allocation, "__dict__", values)
+    # one set for all: every field is always given, and a frozen model never adds to it (copies copy it)
+    _SET(allocation, "__pydantic_fields_set__", _ALL_FIELDS)
+    _SET(allocation, "__pydantic_extra__", None)
+    _SET(allocation, "__pydantic_private__", None)
+    return allocation
+
+
+def _model_construct(values: dict[str, Any]) -> Allocation:
+    return Allocation.model_construct(**values)
+
+
+def _pick_builder() -> Callable[[dict[str, Any]], Allocation]:
+    sample: dict[str, Any] = {"node": "n", "cpu": 1, "cores": {0: 1}, "rss": 2, "vms": 3, "accelerators": {"gpu": 1.0}}
+    try:
+        fast, slow = _construct(dict(sample)), Allocation.model_construct(**sample)
+        same = all(getattr(fast, a) == getattr(slow, a) for a in (*_STATE_SLOTS, "__dict__")) and fast == slow
+        same = same and set(Allocation.__slots__) == {"__dict__", *_STATE_SLOTS}
+        same = same and set(Allocation.model_fields) == set(sample) and Allocation.model_config.get("frozen") is True
+    except (AttributeError, TypeError):
+        same = False
+    return _construct if same else _model_construct
 
 
 @dataclass(frozen=True)
@@ -99,6 +133,9 @@ class ClusterState:
         self.held: dict[str, dict[int, int]] = {}
         # bumped on every change, so an "unplaceable" verdict can be reused while nothing has changed
         self.version = 0
+        # the node each change touched, in order (changes[v] made version v + 1): lets a cached per-node
+        # verdict be brought up to date by re-checking only those nodes
+        self._changes: list[int] = []
         self._selector_masks: dict[tuple[tuple[str, str], ...], BoolArray] = {}
         self._demands: dict[str, tuple[Service, Demand]] = {}
 
@@ -168,35 +205,52 @@ class ClusterState:
         self._demands[service.name] = (service, demand)
         return demand
 
+    def changed_since(self, version: int) -> list[int]:
+        """The nodes changed after `version` (repeats possible), oldest first."""
+        return self._changes[version:]
+
     def core_assignment(self, node: int, demand: Demand) -> list[int]:
         """Core indices for the demand's per-core needs: largest need on the core with most free."""
+        if not demand.cores:
+            return []
         free = self.cores_free[node, : self.core_counts[node]]
         # stable sort on -free: among equally free cores the lower index comes first
         order = np.argsort(-free, kind="stable")
         return [int(c) for c in order[: len(demand.cores)]]
 
     # -- changing ------------------------------------------------------------------------------------
-    def allocate(self, demand: Demand, node: int, cores: Sequence[int] | None = None) -> Allocation:
-        """Take `demand` from node `node` (an index) and return the allocation that records it.
+    def take(self, demand: Demand, node: int, cores: Sequence[int] | None = None) -> dict[int, int]:
+        """Take `demand` from node `node` (an index); returns core index -> amount taken on it.
 
         Callers check feasibility first (the filters); this only does the bookkeeping. `cores` gives the
         core for each per-core need explicitly (the exact solver), else the best-matching cores are used.
         """
-        chosen = self.core_assignment(node, demand) if cores is None else list(cores)
         taken: dict[int, int] = {}
-        for core, amount in zip(chosen, demand.cores, strict=True):
-            taken[core] = taken.get(core, 0) + amount
-        # model_construct: every value was derived from validated models, and this runs once per replica
-        allocation = Allocation.model_construct(
-            node=self.names[node],
-            cpu=demand.cpu,
-            cores=taken,
-            rss=demand.rss,
-            vms=demand.vms,
-            accelerators=dict(demand.accelerators),
+        if demand.cores:
+            chosen = self.core_assignment(node, demand) if cores is None else list(cores)
+            for core, amount in zip(chosen, demand.cores, strict=True):
+                taken[core] = taken.get(core, 0) + amount
+        elif cores:
+            raise ValueError(f"cores {list(cores)} given for a demand with no per-core needs")
+        self._change(demand.service, node, demand.cpu, demand.rss, demand.vms, demand.accelerators, taken, -1)
+        return taken
+
+    def allocation_of(self, demand: Demand, node: int, taken: dict[int, int]) -> Allocation:
+        """The allocation that records what `take` took."""
+        return _build_allocation(
+            {
+                "node": self.names[node],
+                "cpu": demand.cpu,
+                "cores": taken,
+                "rss": demand.rss,
+                "vms": demand.vms,
+                "accelerators": dict(demand.accelerators),
+            }
         )
-        self._apply(demand.service, node, allocation, -1)
-        return allocation
+
+    def allocate(self, demand: Demand, node: int, cores: Sequence[int] | None = None) -> Allocation:
+        """`take`, returning the allocation that records it."""
+        return self.allocation_of(demand, node, self.take(demand, node, cores))
 
     def hold(self, service: str, allocation: Allocation) -> None:
         """Record an allocation made elsewhere (for example one stored earlier) as taken."""
@@ -212,6 +266,7 @@ class ClusterState:
         for name in ("cpu_free", "rss_free", "vms_free", "accelerator_free", "cores_free", "cores_sorted"):
             setattr(clone, name, getattr(self, name).copy())
         clone.held = {service: dict(nodes) for service, nodes in self.held.items()}
+        clone._changes = list(self._changes)
         # selector masks and demands depend only on what never changes, so the copies share them
         clone._selector_masks = self._selector_masks
         clone._demands = self._demands
@@ -240,13 +295,29 @@ class ClusterState:
         return i
 
     def _apply(self, service: str, i: int, allocation: Allocation, sign: int) -> None:
-        self.cpu_free[i] += sign * allocation.cpu
-        self.rss_free[i] += sign * allocation.rss
-        self.vms_free[i] += sign * allocation.vms
-        for kind, amount in allocation.accelerators.items():
-            self.accelerator_free[i, self._kind_column[kind]] += sign * amount
-        if allocation.cores:
-            for core, amount in allocation.cores.items():
+        self._change(
+            service, i, allocation.cpu, allocation.rss, allocation.vms, allocation.accelerators, allocation.cores, sign
+        )
+
+    def _change(
+        self,
+        service: str,
+        i: int,
+        cpu: int,
+        rss: int,
+        vms: int,
+        accelerators: dict[str, float],
+        cores: dict[int, int],
+        sign: int,
+    ) -> None:
+        self.cpu_free[i] += sign * cpu
+        self.rss_free[i] += sign * rss
+        self.vms_free[i] += sign * vms
+        if accelerators:
+            for kind, amount in accelerators.items():
+                self.accelerator_free[i, self._kind_column[kind]] += sign * amount
+        if cores:
+            for core, amount in cores.items():
                 self.cores_free[i, core] += sign * amount
             self.cores_sorted[i] = -np.sort(-self.cores_free[i])
         counts = self.held.setdefault(service, {})
@@ -256,3 +327,7 @@ class ClusterState:
         else:
             counts.pop(i, None)
         self.version += 1
+        self._changes.append(i)
+
+
+_build_allocation = _pick_builder()
