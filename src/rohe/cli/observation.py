@@ -167,6 +167,8 @@ def start_observation_agent(
             raise InvalidInput("--foreground runs the agent here", [Problem("--url", "given", "drop --url")])
         _run_in_foreground(app_name, config)
         return
+    if url:
+        config = _inline_rules(config)
     with backend(url) as b:
         status = b.start_agent(app_name, config)
     if status.running:
@@ -330,6 +332,21 @@ def read_agent_conf(conf: Path, app_name: str, run: str | None) -> dict[str, Any
             for c in contracts
         ]
     return document
+
+
+def _inline_rules(config: dict[str, Any]) -> dict[str, Any]:
+    """A server reads no file a client names (only its own data dir): a local rules file travels inline."""
+    quality = config.get("quality")
+    if not (isinstance(quality, dict) and isinstance(quality.get("rules"), str)):
+        return config
+    document = load_document(Path(quality["rules"]))
+    rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(rules, list):
+        raise InvalidInput(
+            f"{quality['rules']} holds no rules",
+            [Problem("quality.rules", "the file has no 'rules:' list", "write 'rules: [...]' (docs/quality.md)")],
+        )
+    return {**config, "quality": {**quality, "rules": rules}}
 
 
 def _run_in_foreground(app_name: str, config: dict[str, Any]) -> None:
