@@ -193,7 +193,11 @@ class ObservationAgent:
                     newest = micros
             self._max_seen = newest
             self._last_arrival = time.monotonic()
-            closed = self._advance_to(None if newest is None else newest - self._lateness)
+            # Until a durable broker's redelivery delay has passed since the (re)subscribe, a crashed
+            # predecessor's unacked reports may still come back, older than what arrives now: hold the windows.
+            closed = [] if self._awaiting_redelivery() else self._advance_to(
+                None if newest is None else newest - self._lateness
+            )
             closed.extend(self._relieve_memory())
             self._queue(closed)
         self._drain()
@@ -258,6 +262,11 @@ class ObservationAgent:
         stats, decode = transport.stats, self._decode
         # Transport.decode is the per-instance hook for the wire format; mypy forbids assigning to a method.
         setattr(transport, "decode", lambda payload: decode(payload, stats))  # noqa: B010
+
+    def _awaiting_redelivery(self) -> bool:
+        if self._thread is None or not self.transport.redelivery_delay_s:
+            return False
+        return time.monotonic() < self.transport.connected_since + self.transport.redelivery_delay_s
 
     def _advance_to(self, watermark: int | None) -> list[ClosedWindow]:
         if watermark is None:
