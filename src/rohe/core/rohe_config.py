@@ -17,7 +17,8 @@ from rohe.core.errors import InvalidInput, Problem, ProblemCollector
 log = logging.getLogger(__name__)
 
 
-def _number(value: Any, location: str, problems: ProblemCollector, hint: str) -> float | None:
+def non_negative_number(value: Any, location: str, problems: ProblemCollector, hint: str) -> float | None:
+    """A ROHE file's number (not bool, not NaN, >= 0), or None with the problem recorded."""
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         problems.add(location, f"must be a number, got {value!r}", hint)
         return None
@@ -52,7 +53,7 @@ def settings_from_rohe_config(document: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(weights, Mapping):
         where = "orchestrateConfig.weights"
         found = {
-            k: _number(weights[k], f"{where}.{k}", problems, "use a weight >= 0")
+            k: non_negative_number(weights[k], f"{where}.{k}", problems, "use a weight >= 0")
             for k in ("cpu", "memory")
             if k in weights
         }
@@ -76,7 +77,9 @@ def settings_from_rohe_config(document: Mapping[str, Any]) -> dict[str, Any]:
                     STRATEGIES[strategy],
                 )
     if "timer" in document:
-        timer = _number(document["timer"], "timer", problems, "give the agent's interval in seconds, above 0")
+        timer = non_negative_number(
+            document["timer"], "timer", problems, "give the agent's interval in seconds, above 0"
+        )
         if timer == 0:
             problems.add("timer", "must be above 0", "give the agent's interval in seconds")
         elif timer is not None:

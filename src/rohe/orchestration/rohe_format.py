@@ -8,7 +8,6 @@ percent of one core, we use millicores, hence the factor of ten. docs/input-form
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from rohe.core.domain import Node, Service
 from rohe.core.errors import InvalidInput, Problem, ProblemCollector
 from rohe.core.loading import problems_from_validation
 from rohe.core.rohe_config import STRATEGIES, settings_from_rohe_config
+from rohe.core.rohe_config import non_negative_number as _number
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +89,6 @@ def _payload(document: Mapping[str, Any], source: str, what: str, other_hint: st
 
 
 # -- numbers ----------------------------------------------------------------------------------------------
-def _number(value: Any, location: str, problems: ProblemCollector, hint: str) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        problems.add(location, f"must be a number, got {value!r}", hint)
-        return None
-    if value < 0:
-        problems.add(location, f"must not be negative, got {value}", hint)
-        return None
-    return float(value)
-
-
 def _numbers(value: Any, location: str, problems: ProblemCollector, hint: str) -> list[float] | None:
     if not isinstance(value, list):
         problems.add(location, f"must be a list of numbers, got {value!r}", hint)
