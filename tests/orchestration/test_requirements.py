@@ -66,6 +66,13 @@ def test_a_consumer_too_strict_for_a_model_does_not_load_it() -> None:
     assert slow.consumers == ("c",) and slow.load_rps == 150
 
 
+def test_a_model_profiled_on_none_of_the_clusters_node_types_is_not_called_too_slow() -> None:
+    [fast, _] = derive([contract()], profiles(), node_types=["jetson"])
+    assert fast.replicas is None or fast.replicas == 0
+    assert "not profiled on this cluster's node types (profiled on: nuc, pi)" in fast.why_replicas
+    assert "too slow" not in fast.why_replicas and "jetson" in fast.why_nodes
+
+
 def test_apply_and_preferences_hand_the_result_to_placement() -> None:
     services = [Service(name="svc-fast", env={"ROHE_MODEL": "fast"}), Service(name="oc-slow")]
     requirements = derive([contract()], profiles(), services)

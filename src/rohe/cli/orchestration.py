@@ -256,7 +256,7 @@ def plan_from_contracts(contracts: list[Path], profiles: Path, url: str | None, 
         nodes = [usage.node for usage in b.list_nodes()]
     from rohe.orchestration.scaling import node_type_of
 
-    types = sorted({node_type_of(n) for n in nodes} & set(catalog.node_types)) if nodes else None
+    types = sorted({node_type_of(n) for n in nodes}) if nodes else None
     requirements = derive(loaded, catalog, services or None, types)
     if not requirements:
         raise InvalidInput(

@@ -135,6 +135,14 @@ def derive(
         # A consumer whose deadline the model misses on every node type will never pick it: not sized for it.
         users = [c for c in allowed_by if _fast_enough(c, catalog, model, node_types)]
         too_slow = [c.consumer for c in allowed_by if c not in users]
+        profiled_on = sorted({p.node_type for p in catalog.profiles if p.model == model})
+        if node_types is not None and not set(profiled_on) & set(node_types):
+            # Not "too slow": nothing says how fast it is on this cluster's hardware.
+            result.append(ServiceRequirement(
+                service, model, (), 0.0, None, None, None, None, (),
+                f"not profiled on this cluster's node types (profiled on: {', '.join(profiled_on)})",
+                f"profile it on one of {', '.join(sorted(node_types))} (rohe profile --node-type TYPE)"))
+            continue
         if not users and too_slow:
             fastest = min((p for p in catalog.profiles if p.model == model and _p99(p) is not None),
                           key=lambda p: _p99(p) or math.inf, default=None)
