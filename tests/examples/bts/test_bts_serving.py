@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from bts_fixtures import TrainedBts
 
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
+from example_apps_helpers import SLACK_MS, chosen_members, gateway_client, measured, member_servers
 from rohe.core.config import Settings
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.bts import CONTRACT_FILES, PIPELINE_FILE, data_file
@@ -60,7 +60,7 @@ def test_forecasts_served_through_the_gateway_and_the_contract_observed(
             answers = []
             for n, i in enumerate(picks):
                 body = {"consumer": "bts-sla-001", "algorithm": "all-models", "input": test.windows[i].tolist(),
-                        "request_id": f"r{n}"}
+                        "request_id": f"r{n}", "deadline_ms": SLACK_MS}
                 reply = client.post("/infer", json=body)
                 assert reply.status_code == 200, reply.text
                 answers.append(reply.json())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cctvs_fixtures import TrainedCctvs
 
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
+from example_apps_helpers import SLACK_MS, chosen_members, gateway_client, measured, member_servers
 from rohe.core.config import Settings
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.cctvs import CONTRACT_FILES, PIPELINE_FILE, data_file
@@ -44,7 +44,8 @@ def test_windows_classified_through_the_gateway_and_the_contract_observed(
                                sink=observed.probe, run=observed.run) as client:
             answers = []
             for n, i in enumerate(picks):
-                body = {"consumer": "security-guard", "input": x[i].tolist(), "request_id": f"r{n}"}
+                body = {"consumer": "security-guard", "input": x[i].tolist(), "request_id": f"r{n}",
+                        "deadline_ms": SLACK_MS}
                 reply = client.post("/infer", json=body)
                 assert reply.status_code == 200, reply.text
                 answers.append(reply.json())

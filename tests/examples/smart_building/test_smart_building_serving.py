@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from smart_building_fixtures import MODALITIES, TrainedSmartBuilding
 
-from example_apps_helpers import chosen_members, gateway_client, measured, member_servers
+from example_apps_helpers import SLACK_MS, chosen_members, gateway_client, measured, member_servers
 from rohe.core.config import Settings
 from rohe.core.profiles import ProfileCatalog
 from rohe.examples.smart_building import CONTRACT_FILES, PIPELINE_FILE, data_file, split_sample
@@ -46,7 +46,7 @@ def test_both_modalities_fused_through_the_gateway_and_the_contract_observed(
             answers = []
             for i in range(len(test)):
                 body = {"consumer": "smart-building-sla-001", "algorithm": "all-models",
-                        "inputs": split_sample(flat[i].tolist()), "request_id": f"r{i}"}
+                        "inputs": split_sample(flat[i].tolist()), "request_id": f"r{i}", "deadline_ms": SLACK_MS}
                 reply = client.post("/infer", json=body)
                 assert reply.status_code == 200, reply.text
                 answers.append(reply.json())
