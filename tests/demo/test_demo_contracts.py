@@ -6,8 +6,11 @@ from pathlib import Path
 
 from rohe.core.contracts import ConsumerContract, load_contract
 from rohe.core.profiles import ModelProfile, ProfileCatalog
-from rohe.demo.contracts import fit_contract, write_contracts
+from rohe.demo.contracts import fit_contract, modality_need, write_contracts
 from rohe.examples.object_classification import CONTRACT_FILES, data_file
+from rohe.examples.smart_building import PIPELINE_FILE
+from rohe.examples.smart_building import data_file as smart_building_file
+from rohe.serving.pipeline import load_pipeline, modality_budgets
 from rohe.serving.selection import RoheEnsemble
 
 
@@ -64,3 +67,30 @@ def test_fitted_contracts_are_written_and_read_back_unchanged(tmp_path: Path) ->
     fitted = [fit_contract(contract(name), slow_machine(15.0, 25.0)).contract for name in CONTRACT_FILES]
     paths = write_contracts(fitted, tmp_path)
     assert [load_contract(p) for p in paths] == fitted
+
+
+def test_a_multimodal_deadline_gives_every_modality_room_for_its_fastest_model() -> None:
+    """The gateway splits a multimodal deadline over the modalities: fitting it to the single fastest model
+    (the video one here) left the time-series share below every time-series model, so nothing answered."""
+    latency = {"MINI_ROCKET": (255.0, 452.0), "MINI_ROCKET_S": (24.0, 56.6),
+               "FRAME_LINEAR": (0.4, 25.0), "FRAME_MLP": (0.35, 33.1)}
+    profiles = [
+        ModelProfile(model=name, node_type="local", latency_p50_ms=p50, latency_p95_ms=p99, latency_p99_ms=p99,
+                     throughput_rps=5000.0, accuracy=0.9, confidence=0.9, class_accuracy={c: 0.9 for c in range(4)},
+                     cost_base=0.00001, cost_per_request=0.0)
+        for name, (p50, p99) in latency.items()
+    ]
+    catalog = ProfileCatalog.of(profiles, {c: f"activity-{c}" for c in range(4)})
+    spec = load_pipeline(smart_building_file(PIPELINE_FILE))
+    modalities = {m.name: tuple(m.models) for m in spec.modalities}
+    fitted = fit_contract(load_contract(smart_building_file("hvac-control.yaml")), catalog, modalities)
+    deadline = fitted.contract.deadline_ms
+    assert deadline is not None and deadline > 1.5 * 56.6
+    assert any("timeseries modality's fastest model has p99 56.6 ms" in c for c in fitted.changes)
+
+    def split(total: float) -> dict[str, float]:
+        needs = {name: modality_need(catalog, models) for name, models in modalities.items()}
+        return modality_budgets(total, needs, fitted.contract.modality_budgets)
+
+    assert split(deadline)["timeseries"] >= 1.5 * 56.6 and split(deadline)["video"] >= 1.5 * 25.0
+    assert split(deadline - 5.0)["timeseries"] < 1.5 * 56.6  # the smallest such deadline, in 5 ms steps

@@ -6,7 +6,9 @@ times the seconds a request keeps it busy) grows with them past the ceiling: not
 contract and the comparison between algorithms would show only errors. So, after profiling, the demo relaxes
 exactly the machine-dependent bounds, and says so:
 
-- a deadline below HEADROOM x the fastest model's p99 is raised to that, rounded up to 5 ms;
+- a deadline below HEADROOM x the fastest model's p99 is raised to that, rounded up to 5 ms; for a multimodal
+  pipeline, whose deadline the gateway splits over the modalities, it is raised until every modality's share
+  holds HEADROOM x the fastest p99 among that modality's models;
 - if still no ensemble satisfies the contract, each violated cost ceiling (and the cost objective's range with
   it) is raised to HEADROOM x the cost of the nearest-feasible ensemble.
 
@@ -17,7 +19,7 @@ contract that is still unsatisfiable is served by the scheduler's stated best-ef
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import yaml
 from rohe.core.contracts import ConsumerContract, MetricKind
 from rohe.core.errors import NotFound
 from rohe.core.profiles import Metric, ProfileCatalog
+from rohe.serving.pipeline import ModalityNeed, modality_budgets, need_from_latencies
 from rohe.serving.scheduling import nearest_feasible
 from rohe.serving.selection import RoheEnsemble
 
@@ -55,16 +58,78 @@ def _round_up(value: float, digits: int = 2) -> float:
     return float(math.ceil(value / step) * step)
 
 
-def _fit_deadline(contract: ConsumerContract, catalog: ProfileCatalog) -> tuple[ConsumerContract, list[str]]:
+def _fastest_p99(catalog: ProfileCatalog, models: Sequence[str] | None) -> float | None:
     p99 = catalog.values[:, :, Metric.LATENCY_P99_MS]
-    known = p99[catalog.available & ~np.isnan(p99)]
-    if contract.deadline_ms is None or known.size == 0:
+    usable = catalog.available & ~np.isnan(p99)
+    if models is not None:
+        rows = np.isin(np.asarray(catalog.models), list(models))
+        usable &= rows[:, None]
+    known = p99[usable]
+    return float(known.min()) if known.size else None
+
+
+def modality_need(catalog: ProfileCatalog, models: Sequence[str]) -> ModalityNeed:
+    """What the gateway's budget split assumes a modality needs, from each model's best node type."""
+    rows = [catalog.models.index(m) for m in models if m in catalog.models]
+    values = catalog.values[rows]
+    usable = catalog.available[rows]
+    p50 = [float(np.nanmin(np.where(u, v[:, Metric.LATENCY_P50_MS], np.nan))) if u.any() else math.nan
+           for u, v in zip(usable, values, strict=True)]
+    p99 = [float(np.nanmin(np.where(u, v[:, Metric.LATENCY_P99_MS], np.nan))) if u.any() else math.nan
+           for u, v in zip(usable, values, strict=True)]
+    return need_from_latencies(p50, p99)
+
+
+def _multimodal_deadline(
+    contract: ConsumerContract, catalog: ProfileCatalog, modalities: Mapping[str, Sequence[str]]
+) -> tuple[float, str] | None:
+    """The smallest deadline (5 ms steps) whose split over the modalities, as the gateway makes it
+    (rohe.serving.pipeline.modality_budgets), gives each modality HEADROOM x its fastest model's p99."""
+    allowed = {
+        name: [m for m in models if contract.models is None or m in contract.models]
+        for name, models in modalities.items()
+    }
+    fastest = {name: _fastest_p99(catalog, models) for name, models in allowed.items() if models}
+    if not fastest or any(v is None for v in fastest.values()):
+        return None
+    targets = {name: HEADROOM * float(v) for name, v in fastest.items() if v is not None}
+    needs = {name: modality_need(catalog, allowed[name]) for name in targets}
+
+    def enough(deadline_ms: float) -> bool:
+        budgets = modality_budgets(deadline_ms, needs, contract.modality_budgets)
+        return all(budgets[name] >= target for name, target in targets.items())
+
+    steps = math.ceil(math.fsum(targets.values()) / 5.0)
+    while not enough(5.0 * steps):  # the split can hold a modality at its share: grow until every one fits
+        steps *= 2
+    low = 0  # bisect on 5 ms steps: `enough` only grows with the deadline
+    while steps - low > 1:
+        middle = (low + steps) // 2
+        low, steps = (low, middle) if enough(5.0 * middle) else (middle, steps)
+    high = 5.0 * steps
+    slowest = max(targets, key=lambda name: targets[name])
+    return high, f"the {slowest} modality's fastest model has p99 {fastest[slowest]:.1f} ms here"
+
+
+def _fit_deadline(
+    contract: ConsumerContract, catalog: ProfileCatalog, modalities: Mapping[str, Sequence[str]] | None
+) -> tuple[ConsumerContract, list[str]]:
+    if contract.deadline_ms is None:
         return contract, []
-    needed = math.ceil(HEADROOM * float(known.min()) / 5.0) * 5.0
+    if modalities is not None and len(modalities) > 1:
+        fitted = _multimodal_deadline(contract, catalog, modalities)
+        if fitted is None:
+            return contract, []
+        needed, why = fitted
+    else:
+        fastest = _fastest_p99(catalog, None)
+        if fastest is None:
+            return contract, []
+        needed = math.ceil(HEADROOM * fastest / 5.0) * 5.0
+        why = f"fastest model's p99 here is {fastest:.1f} ms"
     if contract.deadline_ms >= needed:
         return contract, []
-    fastest = float(known.min())
-    note = f"deadline {contract.deadline_ms:g} ms -> {needed:g} ms (fastest model's p99 here is {fastest:.1f} ms)"
+    note = f"deadline {contract.deadline_ms:g} ms -> {needed:g} ms ({why})"
     return contract.model_copy(update={"deadline_ms": needed}), [note]
 
 
@@ -101,8 +166,11 @@ def _fit_cost(contract: ConsumerContract, catalog: ProfileCatalog) -> tuple[Cons
     return contract.model_copy(update={"constraints": tuple(constraints), "objectives": objectives}), notes
 
 
-def fit_contract(contract: ConsumerContract, catalog: ProfileCatalog) -> FittedContract:
-    fitted, deadline_notes = _fit_deadline(contract, catalog)
+def fit_contract(
+    contract: ConsumerContract, catalog: ProfileCatalog, modalities: Mapping[str, Sequence[str]] | None = None
+) -> FittedContract:
+    """`modalities` (name -> models) of a multimodal pipeline: its deadline is split over them (late fusion)."""
+    fitted, deadline_notes = _fit_deadline(contract, catalog, modalities)
     fitted, cost_notes = _fit_cost(fitted, catalog)
     # Re-validate: model_copy does not, and the fitted contract is written out and read back by observation.
     checked = ConsumerContract.model_validate(fitted.model_dump(mode="json"))

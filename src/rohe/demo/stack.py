@@ -38,7 +38,7 @@ from rohe.observation.metrics import ALL_CONSUMERS
 from rohe.orchestration.deploy.local import LocalDeployer
 from rohe.platform import Platform
 from rohe.serving.gateway import build_gateway, create_gateway_app
-from rohe.serving.pipeline import load_pipeline
+from rohe.serving.pipeline import PipelineSpec, load_pipeline
 from rohe.serving.profiling_http import measure_catalog
 
 HEALTH_TIMEOUT_S = 90.0  # five model services load scikit-learn at once on two cores
@@ -106,7 +106,7 @@ def profile_models(
 
 
 def _fitted_contracts(
-    app: ExampleApp, catalog: ProfileCatalog, out: Path, console: Console
+    app: ExampleApp, spec: PipelineSpec, catalog: ProfileCatalog, out: Path, console: Console
 ) -> tuple[list[ConsumerContract], list[Path]]:
     """The served contracts (the app's consumers, fitted) and every contract file the observation agent judges."""
     contracts = []
@@ -122,7 +122,7 @@ def _fitted_contracts(
             application.append(loaded.model_copy(update={"consumer": ALL_CONSUMERS}))
             application_names.append(loaded.consumer)
             continue
-        fitted = fit_contract(loaded, catalog)
+        fitted = fit_contract(loaded, catalog, {m.name: tuple(m.models) for m in spec.modalities})
         consumer = fitted.contract.consumer
         for change in fitted.changes:
             console.print(f"[yellow]contract {consumer}: {change}, so it can be met on this machine[/]")
@@ -196,7 +196,7 @@ def example_stack(
         catalog = profile_models(workloads, endpoints, console, quick=quick)
         save_catalog(catalog, out / "profiles.csv")
         console.print(f"profiled {len(catalog.models)} models on this machine: {out / 'profiles.csv'}")
-        contracts, contract_paths = _fitted_contracts(app, catalog, out, console)
+        contracts, contract_paths = _fitted_contracts(app, spec, catalog, out, console)
 
         observation = stack.enter_context(
             observed_run(platform.observation, spec.application, "demo", contract_paths, window_s=2.0 if quick else 5.0)
