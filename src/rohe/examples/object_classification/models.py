@@ -1,24 +1,18 @@
 """The five example classifiers: trained once on the fixed split, cached with joblib, loaded as Predictors.
 
-The cache lives under `<data_dir>/models/object_classification/<key>/`. The key hashes TRAINING_VERSION,
-the scikit-learn version and every model's hyper-parameters, so changing any of them trains afresh instead
-of loading a model the current code would not have produced (or one pickled by another scikit-learn).
+The cache (rohe.examples.model_cache) lives under `<data_dir>/models/object_classification/<key>/`. The key
+hashes TRAINING_VERSION, every model's hyper-parameters, the training data and the scikit-learn version, so
+changing any of them trains afresh instead of loading a model the current code would not have produced (or
+one pickled by another scikit-learn); a file whose checksum does not match its manifest is retrained.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import pickle
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib  # type: ignore[import-untyped]
-import sklearn  # type: ignore[import-untyped]
 from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
 from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
@@ -27,6 +21,7 @@ from sklearn.neural_network import MLPClassifier  # type: ignore[import-untyped]
 from sklearn.svm import SVC  # type: ignore[import-untyped]
 
 from rohe.core.errors import NotFound, Problem
+from rohe.examples.model_cache import ensure_cached, fingerprint, recipe_key
 from rohe.examples.object_classification.dataset import (
     Dataset,
     Preprocessor,
@@ -40,8 +35,7 @@ from rohe.serving.model_service import Predictor, from_sklearn
 TRAINING_VERSION = "1"
 MODEL_SEED = 7
 CACHE_SUBDIR = Path("models") / "object_classification"
-_MANIFEST = "manifest.json"
-_PREPROCESSOR_FILE = "preprocessing.joblib"
+PREPROCESSOR = "preprocessing"  # the scaler's name in the cache, beside the models'
 
 
 def _svm() -> Any:
@@ -65,18 +59,18 @@ MODEL_FACTORIES: dict[str, Callable[[], Any]] = {
 MODEL_NAMES: tuple[str, ...] = tuple(MODEL_FACTORIES)
 
 
-def cache_key() -> str:
-    """Hex digest identifying the training code and the library that pickles the models."""
+def cache_key(dataset: Dataset | None = None) -> str:
+    """Hex digest identifying the training code, its data and the library that pickles the models."""
+    data = dataset or load_dataset()
     recipe = {
         "training_version": TRAINING_VERSION,
-        "sklearn": sklearn.__version__,
         "models": {name: repr(factory()) for name, factory in MODEL_FACTORIES.items()},
     }
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    return recipe_key(recipe, fingerprint(data.train.features, data.train.labels))
 
 
-def cache_dir(data_dir: Path) -> Path:
-    return data_dir / CACHE_SUBDIR / cache_key()
+def cache_dir(data_dir: Path, dataset: Dataset | None = None) -> Path:
+    return data_dir / CACHE_SUBDIR / cache_key(dataset)
 
 
 @dataclass(frozen=True)
@@ -100,56 +94,20 @@ def train_models(dataset: Dataset) -> tuple[Preprocessor, dict[str, Any]]:
     return preprocessor, estimators
 
 
-def _atomic_dump(value: Any, path: Path) -> None:
-    # A half-written file must never be loaded: write beside it, then rename over.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        joblib.dump(value, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _save(directory: Path, preprocessor: Preprocessor, estimators: dict[str, Any]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    _atomic_dump(preprocessor.scaler, directory / _PREPROCESSOR_FILE)
-    for name, estimator in estimators.items():
-        _atomic_dump(estimator, directory / f"{name}.joblib")
-    # The manifest goes last: its presence means every file before it is complete.
-    manifest = {"key": directory.name, "sklearn": sklearn.__version__, "models": list(estimators)}
-    (directory / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-def _load(directory: Path) -> tuple[Preprocessor, dict[str, Any]] | None:
-    manifest_path = directory / _MANIFEST
-    if not manifest_path.is_file():
-        return None
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if manifest.get("models") != list(MODEL_NAMES):
-        return None
-    try:
-        scaler = joblib.load(directory / _PREPROCESSOR_FILE)
-        estimators = {name: joblib.load(directory / f"{name}.joblib") for name in MODEL_NAMES}
-    except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError, pickle.UnpicklingError):
-        # A damaged cache is retrained rather than reported: it holds nothing the user wrote.
-        return None
-    return Preprocessor(scaler), estimators
+def _fitted(dataset: Dataset) -> dict[str, Any]:
+    preprocessor, estimators = train_models(dataset)
+    return {PREPROCESSOR: preprocessor.scaler, **estimators}
 
 
 def ensure_models(data_dir: Path, dataset: Dataset | None = None) -> TrainedModels:
     """Load the cached models for the current training code, training and caching them first if absent."""
-    directory = cache_dir(data_dir)
-    loaded = _load(directory)
-    if loaded is not None:
-        return TrainedModels(loaded[0], loaded[1], directory, trained=False)
-    preprocessor, estimators = train_models(dataset or load_dataset())
-    _save(directory, preprocessor, estimators)
-    return TrainedModels(preprocessor, estimators, directory, trained=True)
+    data = dataset or load_dataset()
+    cached = ensure_cached(
+        data_dir / CACHE_SUBDIR, cache_key(data), (PREPROCESSOR, *MODEL_NAMES), lambda: _fitted(data)
+    )
+    objects = dict(cached.objects)
+    preprocessor = Preprocessor(objects.pop(PREPROCESSOR))
+    return TrainedModels(preprocessor, {n: objects[n] for n in MODEL_NAMES}, cached.directory, cached.trained)
 
 
 def load_models(data_dir: Path) -> dict[str, Predictor]:
