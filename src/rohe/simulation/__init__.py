@@ -14,12 +14,14 @@ from rohe.simulation.behaviour import (
     lognormal_from_percentiles,
 )
 from rohe.simulation.cluster import ClusterSpec, Failure, SimInstance, node_type_of, place_instances
+from rohe.simulation.cpu import NodeCpu, node_cpus
 from rohe.simulation.run import simulate
 from rohe.simulation.spec import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup
 
 __all__ = [
     "ClusterSpec",
     "Failure",
+    "NodeCpu",
     "PredictionModel",
     "ProfileConfusion",
     "ProfileServiceTime",
@@ -32,6 +34,7 @@ __all__ = [
     "SimulationSetup",
     "arrivals",
     "lognormal_from_percentiles",
+    "node_cpus",
     "node_type_of",
     "place_instances",
     "simulate",
