@@ -96,7 +96,11 @@ def test_mg1_processor_sharing_mean_time_matches_theory() -> None:
 
 
 def test_a_node_with_more_cores_than_calls_gives_identical_records() -> None:
-    instances = [SimInstance("fast", "n1", "edge", 2), SimInstance("slow", "n1", "edge"), SimInstance("fast", "n2", "edge")]
+    instances = [
+        SimInstance("fast", "n1", "edge", 2),
+        SimInstance("slow", "n1", "edge"),
+        SimInstance("fast", "n2", "edge"),
+    ]
     times = arrivals("poisson", rate=40, duration_s=10, seed=1)
     runs = [
         simulate(setup(instances, "adaptive", ensemble=(1, 2), seed=4, cpu=cpu), queries(times)).records
