@@ -1,5 +1,6 @@
 """A seeded discrete-event simulator of rohe's serving path: arrivals, the gateway's real scheduling and
-aggregation code, model instances with concurrency limits and queues, and injected failures.
+aggregation code, model instances with concurrency limits and queues, nodes whose cores the instances on
+them share (optional: `SimulationSetup.cpu`), and injected failures.
 
 Latency and accuracy come from a ServiceTimeModel and a PredictionModel (profile-based defaults here,
 trace-calibrated ones in rohe.experiments); queueing comes from the simulation itself.
