@@ -126,3 +126,19 @@ def test_bad_cpu_setups_name_the_field() -> None:
 def test_node_cpus_reads_the_inventory() -> None:
     nodes = ClusterSpec(("edge",), 2, cores=3, core_millicores=500).build()
     assert node_cpus(nodes, 0.25) == {"node-000": NodeCpu(1.5, 0.25), "node-001": NodeCpu(1.5, 0.25)}
+
+
+def test_a_crash_that_empties_a_shared_node_cancels_its_next_completion() -> None:
+    # Both calls are on the CPU when the only instance crashes: none may complete later, nothing is answered.
+    spec = setup(
+        [SimInstance("fast", "n1", "edge", concurrency=2)],
+        cat=catalog(("fast",), p50_ms=1, p99_ms=2),
+        deadline_ms=NO_DEADLINE_MS,
+        service_time=Constant(1.0),
+        failures=[Failure("crash", 0.5, "fast@n1", 10.0)],
+        cpu={"n1": NodeCpu(1)},
+        record_service=True,
+    )
+    result = simulate(spec, queries([0.0, 0.1]))
+    assert [r.answered for r in result.records] == [False, False]
+    assert [s.end_s for s in result.service] == [0.5, 0.5]

@@ -105,7 +105,9 @@ class NodeShare:
         """Make the queued event match the first finish under the current speed; replace it only if it moved."""
         entries = self.entries
         if not entries:
-            self.at = math.inf
+            if self.at != math.inf:  # a crash took the last calls: the queued event must not fire
+                self.version += 1
+                self.at = math.inf
             return
         n = len(entries)
         mark = entries[0][0]
