@@ -67,8 +67,9 @@ ANSWERED = ("ok", "partial")
 SEEDS = 5
 MACHINE = "this-machine"  # the demo runs every replica on this one machine, whatever node placement named
 SAMPLE_S = 0.25
-# With --from (no live measurement): an in-process gateway + load generator at the demo's ~10 requests/s.
-DEFAULT_BACKGROUND_CORES = 0.3
+# With --from (no live measurement): the demo's process (in-process gateway, load generator, agent) used
+# 0.08 cores over the full demo's load and 0.13 over --quick's, measured on 2026-12-03 (benchmarks/README.md).
+DEFAULT_BACKGROUND_CORES = 0.1
 
 
 @dataclass(frozen=True)
