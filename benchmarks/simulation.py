@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/simulation.py            # headline 1,000,000 requests + growth tables (~5-10 min)
     .venv/bin/python benchmarks/simulation.py --quick    # 100,000-request headline, smaller growth tables
+    .venv/bin/python benchmarks/simulation.py --cpu-sharing 6.5   # nodes share their 8 cores, 6.5 busy elsewhere
 
 Seeded synthetic catalogs (10 classes; 4 node types, later ones faster; p50 5-40 ms, p99 1.5-3x p50;
 per-class accuracy 0.5-0.95; cost per request 0.1-2), a ClusterSpec cluster of N nodes of those types
@@ -13,6 +14,9 @@ The headline is one million requests under `adaptive` on 50 models and 20 nodes;
 on one core. Reported per run: wall and CPU seconds, microseconds and events per request, requests/s.
 Wall time depends on the machine's load: the load average is recorded with the results, and so is the CPU
 time per iteration of a bare Python loop (before and after), to compare machines and loads.
+`--cpu-sharing B` makes the instances on a node share its 8 cores, B of them taken by background work
+(rohe.simulation.cpu): B = 0 leaves every node more cores than calls (no node is ever shared), B = 6.5 leaves
+1.5, so nodes with two or more instances go through processor sharing.
 Results: a Rich table and benchmarks/results/simulation.json.
 """
 
@@ -41,6 +45,7 @@ from rohe.simulation import (
     SimQuery,
     SimulationSetup,
     arrivals,
+    node_cpus,
     place_instances,
     simulate,
 )
@@ -105,15 +110,16 @@ def stable_rate(setup: SimulationSetup, service_time: ProfileServiceTime) -> flo
 
 
 def build(
-    models: int, nodes: int, scheduler: str, requests: int, seed: int = 1
+    models: int, nodes: int, scheduler: str, requests: int, seed: int = 1, background: float | None = None
 ) -> tuple[SimulationSetup, list[SimQuery], float]:
     catalog = synthetic_catalog(models)
     cluster = ClusterSpec(NODE_TYPES, nodes, cores=8).build()
+    cpu = None if background is None else node_cpus(cluster, background)
     services = ClusterSpec.services(catalog.models, cpu=500)
     instances = place_instances(cluster, services, "least-allocated")
     service_time = ProfileServiceTime(catalog)
     setup = SimulationSetup(
-        instances, contract(), catalog, scheduler, service_time, ProfileConfusion(catalog), seed=seed
+        instances, contract(), catalog, scheduler, service_time, ProfileConfusion(catalog), seed=seed, cpu=cpu
     )
     rate = stable_rate(setup, service_time)
     times = arrivals("poisson", rate=rate, duration_s=requests / rate * 1.05, seed=seed)[:requests]
@@ -131,8 +137,10 @@ def reference_loop_ns(iterations: int = 5_000_000) -> float:
     return (time.process_time() - started) / iterations * 1e9
 
 
-def measure(models: int, nodes: int, scheduler: str, requests: int) -> dict[str, Any]:
-    setup, queries, rate = build(models, nodes, scheduler, requests)
+def measure(
+    models: int, nodes: int, scheduler: str, requests: int, background: float | None = None
+) -> dict[str, Any]:
+    setup, queries, rate = build(models, nodes, scheduler, requests, background=background)
     cpu = time.process_time()
     result = simulate(setup, queries)
     cpu = time.process_time() - cpu
@@ -158,6 +166,7 @@ def measure(models: int, nodes: int, scheduler: str, requests: int) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cpu-sharing", type=float, metavar="BACKGROUND_CORES", help="share nodes' 8 cores")
     args = parser.parse_args()
     headline = 100_000 if args.quick else 1_000_000
     growth = 20_000 if args.quick else 50_000
@@ -172,7 +181,7 @@ def main() -> None:
     plan += [("scheduler", 50, 20, s, growth // 5) for s in schedulers]
     console = Console()
     for group, models, nodes, scheduler, requests in plan:
-        row = {"group": group, **measure(models, nodes, scheduler, requests)}
+        row = {"group": group, **measure(models, nodes, scheduler, requests, args.cpu_sharing)}
         runs.append(row)
         console.print(f"{group}: {row}")
     table = Table(title="discrete-event simulation speed (one process, one core)")
@@ -203,6 +212,7 @@ def main() -> None:
             {
                 "benchmark": "simulation",
                 "quick": args.quick,
+                "cpu_sharing_background_cores": args.cpu_sharing,
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +11,7 @@ from rohe.core.contracts import ConsumerContract
 from rohe.core.profiles import ModelProfile, ProfileCatalog
 from rohe.simulation import (
     Failure,
+    NodeCpu,
     ProfileConfusion,
     ProfileServiceTime,
     ServiceTimeModel,
@@ -52,6 +53,16 @@ def contract(deadline_ms: float = 500.0, ensemble: tuple[int, int] = (1, 2)) -> 
     )
 
 
+class Constant:
+    """Every call needs exactly `demand_s` seconds of one core."""
+
+    def __init__(self, demand_s: float) -> None:
+        self.demand_s = demand_s
+
+    def sample(self, model: str, node_type: str, rng: np.random.Generator) -> float:
+        return self.demand_s
+
+
 class Exponential:
     """Exponential service times with a fixed mean, one draw at a time (no sample_many)."""
 
@@ -75,6 +86,7 @@ def setup(
     queueing: bool = True,
     record_service: bool = False,
     aggregation: str = "majority",
+    cpu: Mapping[str, NodeCpu] | None = None,
 ) -> SimulationSetup:
     cat = cat or catalog()
     return SimulationSetup(
@@ -89,6 +101,7 @@ def setup(
         queueing=queueing,
         record_service=record_service,
         aggregation=aggregation,
+        cpu=cpu,
     )
 
 

@@ -6,21 +6,32 @@ import pickle
 
 from simulation_cases import catalog, queries, setup
 
-from rohe.simulation import Failure, SimInstance, arrivals, simulate
+from rohe.simulation import Failure, NodeCpu, SimInstance, arrivals, simulate
 
 INSTANCES = [SimInstance("fast", "n1", "edge"), SimInstance("slow", "n2", "edge", 2), SimInstance("fast", "n3", "edge")]
 FAILURES = [Failure("crash", 3.0, "fast@n1", 2.0), Failure("slowdown", 5.0, "n2", 3.0, factor=4.0)]
 
 
-def run(seed: int, scheduler: str) -> bytes:
+# n1 and n2 can hold more calls than they have free cores, so they go through processor sharing.
+SHARED = {"n1": NodeCpu(1, background_cores=0.5), "n2": NodeCpu(1), "n3": NodeCpu(2)}
+
+
+def run(seed: int, scheduler: str, cpu: dict[str, NodeCpu] | None = None) -> bytes:
     times = arrivals("poisson", rate=40, duration_s=12, seed=5)
-    result = simulate(setup(INSTANCES, scheduler, failures=FAILURES, seed=seed, ensemble=(1, 2)), queries(times))
-    return pickle.dumps(result.records)
+    spec = setup(INSTANCES, scheduler, failures=FAILURES, seed=seed, ensemble=(1, 2), cpu=cpu, record_service=True)
+    result = simulate(spec, queries(times))
+    return pickle.dumps((result.records, result.service, result.events))
 
 
 def test_same_seed_gives_byte_identical_records_for_every_kind_of_scheduler() -> None:
     for scheduler in ("adaptive", "random", "dream", "oracle", "all-models"):
         assert run(3, scheduler) == run(3, scheduler), scheduler
+
+
+def test_same_seed_gives_byte_identical_records_with_shared_node_cpus() -> None:
+    for scheduler in ("adaptive", "random", "all-models"):
+        assert run(3, scheduler, SHARED) == run(3, scheduler, SHARED), scheduler
+    assert run(3, "adaptive", SHARED) != run(3, "adaptive")  # the shared CPU does change the timeline
 
 
 def test_another_seed_changes_the_draws() -> None:

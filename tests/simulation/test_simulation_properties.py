@@ -1,5 +1,6 @@
-"""Invariants over random clusters, loads and failures: every query gets exactly one record, no instance ever
-serves more than its concurrency at once, and no answer comes after the deadline."""
+"""Invariants over random clusters, loads and failures, with independent or shared node CPUs: every query gets
+exactly one record, no instance ever serves more than its concurrency at once, and no answer comes after
+the deadline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simulation_cases import CLASSES, catalog, setup
 
-from rohe.simulation import Failure, SimInstance, SimQuery, simulate
+from rohe.simulation import Failure, NodeCpu, SimInstance, SimQuery, simulate
 
 MODELS = ("a", "b", "c")
 NODES = ("n1", "n2", "n3")
@@ -67,9 +68,16 @@ def usable(spec: list[SimInstance], faults: list[Failure]) -> list[Failure]:
     scheduler=st.sampled_from(["adaptive", "all-models", "dream", "random", "llf"]),
     seed=st.integers(0, 2**16),
     queueing=st.booleans(),
+    cores=st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0])),
 )
 def test_invariants(
-    spec: list[SimInstance], faults: list[Failure], times: list[float], scheduler: str, seed: int, queueing: bool
+    spec: list[SimInstance],
+    faults: list[Failure],
+    times: list[float],
+    scheduler: str,
+    seed: int,
+    queueing: bool,
+    cores: float | None,
 ) -> None:
     queries = [SimQuery(f"q{i}", t, CLASSES[i % len(CLASSES)]) for i, t in enumerate(times)]
     result = simulate(
@@ -83,6 +91,7 @@ def test_invariants(
             seed=seed,
             queueing=queueing,
             record_service=True,
+            cpu=None if cores is None else dict.fromkeys(NODES, NodeCpu(cores)),  # shared nodes crash too
         ),
         queries,
     )

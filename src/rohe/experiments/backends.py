@@ -30,6 +30,7 @@ from rohe.simulation import (
     SimQuery,
     SimulationSetup,
     arrivals,
+    node_cpus,
     place_instances,
     simulate,
 )
@@ -104,7 +105,8 @@ def _simulate(job: Job) -> list[Row]:
     cluster = ClusterSpec(spec.cluster.node_types or catalog.node_types, spec.cluster.nodes, spec.cluster.cores)
     models = contract.models or catalog.models
     services = ClusterSpec.services(models, replicas=spec.cluster.replicas)
-    instances = place_instances(cluster.build(), services, job.arm.placement, concurrency=spec.cluster.concurrency)
+    nodes = cluster.build()
+    instances = place_instances(nodes, services, job.arm.placement, concurrency=spec.cluster.concurrency)
     setup = SimulationSetup(
         instances=instances,
         contract=contract,
@@ -116,6 +118,7 @@ def _simulate(job: Job) -> list[Row]:
         queueing=True if spec.queueing is None else spec.queueing,
         gateway_overhead_s=spec.gateway_overhead_s,
         aggregation=job.arm.ensemble.aggregation,
+        cpu=node_cpus(nodes, spec.cluster.background_cores) if spec.cluster.cpu_sharing else None,
     )
     result = simulate(setup, queries_for(spec, job, catalog))
     return from_records(job.arm.name, job.repetition, job.seed, result.records)

@@ -69,11 +69,25 @@ class Arms(_Strict):
 
 
 class Cluster(_Strict):
+    """`cpu_sharing` (default on: a real node never runs more calls at once than it has cores) makes the
+    replicas on a node share its cores; off, every replica is an independent server. `background_cores`
+    are taken on every node by processes that are not models (e.g. a gateway and load generator)."""
+
     nodes: int = Field(default=3, ge=1)
     cores: int = Field(default=4, ge=1)
     node_types: tuple[str, ...] = Field(default=(), description="cycled over the nodes; empty = the catalog's")
     replicas: int = Field(default=1, ge=1, description="replicas of every model service")
     concurrency: int = Field(default=1, ge=1, description="requests one replica serves at once")
+    cpu_sharing: bool = Field(default=True, description="replicas on a node share its cores (processor sharing)")
+    background_cores: float = Field(default=0.0, ge=0, description="cores per node busy with non-model work")
+
+    @model_validator(mode="after")
+    def _cores_left(self) -> Cluster:
+        if self.background_cores >= self.cores:
+            raise ValueError(
+                f"background_cores ({self.background_cores}) must be below cores ({self.cores}): leave the models some"
+            )
+        return self
 
 
 class Traces(_Strict):

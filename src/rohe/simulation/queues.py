@@ -17,6 +17,7 @@ import numpy as np
 from rohe.serving.dataplane.fanout import MAX_ATTEMPTS
 from rohe.simulation.behaviour import ServiceTimeModel
 from rohe.simulation.cluster import SimInstance
+from rohe.simulation.cpu import NodeShare
 
 SAMPLE_BLOCK = 1024
 
@@ -57,7 +58,7 @@ class Sampler:
 
 
 class InstanceState:
-    __slots__ = ("busy", "draws", "epoch", "index", "limit", "queue", "running", "slowdowns", "spec", "up")
+    __slots__ = ("busy", "cpu", "draws", "epoch", "index", "limit", "queue", "running", "slowdowns", "spec", "up")
 
     def __init__(self, index: int, spec: SimInstance, unlimited: bool) -> None:
         self.index = index
@@ -65,11 +66,13 @@ class InstanceState:
         self.limit = float("inf") if unlimited else spec.concurrency
         self.busy = 0
         self.queue: deque[Job] = deque()
-        self.running: dict[Job, float] = {}  # job -> start time; insertion-ordered: a crash fails them in order
+        # job -> (start time, CPU demand); insertion-ordered: a crash fails them in order
+        self.running: dict[Job, tuple[float, float]] = {}
         self.up = True
         self.epoch = 0  # bumped on every crash, so completions of lost work are recognised and ignored
         self.slowdowns: list[float] = []
         self.draws: list[float] = []  # service times drawn ahead, next one last
+        self.cpu: NodeShare | None = None  # the node's shared CPU; None: an independent server
 
     @property
     def factor(self) -> float:

@@ -6,7 +6,8 @@ consumers and algorithms can share one cluster, as they do in the demo.
 Per query, as the live gateway does it: plan with the real scheduler for the time left (deadline minus the
 gateway's own overhead), send phase 0 to the planned members until phase 0's deadline, escalate if the
 plan's rule asks and at least MIN_PHASE_MS is left, then aggregate what answered. Members queue at their
-instances (see queues.py); failures act on instances (see cluster.py).
+instances (see queues.py), share their node's cores when the setup gives them (see cpu.py); failures act on
+instances (see cluster.py).
 
 Records (see spec.py for their fields) come back in query order.
 
@@ -28,12 +29,13 @@ from rohe.serving.dataplane import MemberPrediction
 from rohe.serving.gateway.service import DEFAULT_DEADLINE_MS  # a contract without a deadline gets the gateway's
 from rohe.serving.scheduling import ExecutionPlan
 from rohe.simulation.cluster import Failure, check_setup
+from rohe.simulation.cpu import NodeShare, node_shares
 from rohe.simulation.engine import EventQueue
 from rohe.simulation.gateway import MIN_PHASE_MS, SimGateway
 from rohe.simulation.queues import InstanceState, Job, Rotation, Sampler, next_replica
 from rohe.simulation.spec import ServiceSpan, SimQuery, SimRecord, SimResult, SimulationSetup
 
-_DONE, _PHASE_END, _FAIL_START, _FAIL_END = range(4)
+_DONE, _PHASE_END, _FAIL_START, _FAIL_END, _CPU = range(5)
 _new_record = object.__new__
 
 
@@ -120,11 +122,15 @@ class _Simulation:
         self.predict = setup.prediction.predict
         self.instances = [InstanceState(i, x, not setup.queueing) for i, x in enumerate(setup.instances)]
         self.rotation = Rotation(self.instances)
+        self.events = EventQueue()
+        if setup.cpu is not None:
+            shares = node_shares([(x.spec.node, x.limit) for x in self.instances], setup.cpu, self.events, _CPU)
+            for x in self.instances:
+                x.cpu = shares.get(x.spec.node)
         # Who is in service is only needed to fail it in a crash; without crashes it is not tracked.
         self.track_running = setup.record_service or any(f.kind != "slowdown" for f in setup.failures)
         self.spans: list[ServiceSpan] | None = [] if setup.record_service else None
         self.overhead_s = setup.gateway_overhead_s
-        self.events = EventQueue()
         # Per consumer, in arrival order: the first is the oldest (dream's input).
         self.in_flight: dict[str, dict[_Request, float]] = {}
         self.records: list[SimRecord | None] = []
@@ -154,6 +160,8 @@ class _Simulation:
                     request, phase = payload
                     if request.open and request.phase == phase:
                         self._end_phase(request, now)
+                elif kind == _CPU:
+                    self._cpu_done(now, payload)
                 elif kind == _FAIL_START:
                     self._fail_start(now, payload)
                 else:
@@ -237,27 +245,43 @@ class _Simulation:
 
     def _begin(self, instance: InstanceState, job: Job) -> None:
         instance.busy += 1
-        if self.track_running:
-            instance.running[job] = self.events.now
         draws = instance.draws
         work = draws.pop() if draws else self.sampler.refill(instance)
         if instance.slowdowns:
             work *= instance.factor
         events = self.events
+        if self.track_running:
+            instance.running[job] = (events.now, work)
         request = job.request
+        cpu = instance.cpu
+        if cpu is not None:
+            if request.phase == job.phase:
+                self._arm(request)  # other calls on the node may slow it down: when it ends is not known yet
+            cpu.start(events.now, work, instance, job)
+            return
         if events.now + work >= request.phase_end and request.phase == job.phase:
             self._arm(request)
         heappush(events.heap, (events.now + work, next(events.sequence), _DONE, (instance, instance.epoch, job)))
 
+    def _cpu_done(self, now: float, payload: tuple[NodeShare, int]) -> None:
+        cpu, version = payload
+        if version != cpu.version:
+            return  # replaced: the number of calls on the node changed since it was scheduled
+        for instance, job in cpu.finish(now):
+            self._complete(now, instance, job)
+        cpu.settle(now)
+
     def _done(self, now: float, payload: tuple[InstanceState, int, Job]) -> None:
         instance, epoch, job = payload
-        if epoch != instance.epoch:
-            return  # lost in a crash; already handled then
+        if epoch == instance.epoch:  # else lost in a crash; already handled then
+            self._complete(now, instance, job)
+
+    def _complete(self, now: float, instance: InstanceState, job: Job) -> None:
         instance.busy -= 1
         if self.track_running:
-            started = instance.running.pop(job)
+            started, work = instance.running.pop(job)
             if self.spans is not None:
-                self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now))
+                self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now, work))
         if instance.queue:
             self._begin(instance, instance.queue.popleft())
         request = job.request
@@ -336,8 +360,10 @@ class _Simulation:
         for instance in targets:  # all down first, so a retry never lands on a sibling going down with it
             self.outages[instance.index] += 1
             if self.spans is not None:
-                for job, started in instance.running.items():
-                    self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now))
+                for job, (started, work) in instance.running.items():
+                    self.spans.append(ServiceSpan(instance.spec.key, job.request.query.query_id, started, now, work))
+            if instance.cpu is not None:
+                instance.cpu.drop(now, instance)
             lost.extend(instance.lose_work())
         for job in lost:
             request = job.request

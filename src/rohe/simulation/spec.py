@@ -8,13 +8,14 @@ sent, answered or not, as the gateway bills it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rohe.core.contracts import ConsumerContract
 from rohe.core.profiles import ProfileCatalog
 from rohe.simulation.behaviour import PredictionModel, ServiceTimeModel
 from rohe.simulation.cluster import Failure, SimInstance
+from rohe.simulation.cpu import NodeCpu
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class SimQuery:
 @dataclass(frozen=True)
 class SimulationSetup:
     """What to simulate. `queueing=False` gives every instance unlimited concurrency (a pure counterfactual
-    replay: service times without waiting). `aggregation` is the modality's strategy (dataplane names)."""
+    replay: service times without waiting). `aggregation` is the modality's strategy (dataplane names).
+
+    `cpu` maps every instance's node to its cores: the instances on a node then share them (cpu.py), and a
+    service time is CPU demand. None (the default, since bare instances carry no node sizes) keeps the
+    independent-server model: every instance has cores of its own, however many share a node."""
 
     instances: Sequence[SimInstance]
     contract: ConsumerContract
@@ -49,6 +54,7 @@ class SimulationSetup:
     aggregation: str = "majority"
     record_service: bool = False  # also return every span of work on an instance (SimResult.service)
     consumers: Sequence[ConsumerContract] = ()  # more consumers' contracts, chosen by SimQuery.consumer
+    cpu: Mapping[str, NodeCpu] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,14 @@ class SimRecord:
 
 @dataclass(frozen=True)
 class ServiceSpan:
-    """`instance` (SimInstance.key) worked on `query_id` from `start_s` to `end_s` (cut short by a crash)."""
+    """`instance` (SimInstance.key) worked on `query_id` from `start_s` to `end_s` (cut short by a crash);
+    the call needed `demand_s` CPU seconds (its service time, slowdowns included)."""
 
     instance: str
     query_id: str
     start_s: float
     end_s: float
+    demand_s: float = 0.0
 
 
 @dataclass(frozen=True)
