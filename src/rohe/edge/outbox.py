@@ -168,7 +168,7 @@ class OutboxForwarder:
         self.outbox, self.site, self.sources = outbox, site, tuple(sources)
         self.url = f"{central_url.rstrip('/')}/observation/site-events"
         self.batch, self.poll_s = batch, poll_s
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
         self._http = httpx.Client(headers=headers, timeout=timeout_s)
         self.status = OutboxStatus()
         self._stop = threading.Event()
@@ -243,7 +243,7 @@ class OutboxForwarder:
         detail = f"{type(exc).__name__}: {redact_text(str(exc))}"
         if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500:
             # The centre answers but refuses (token, version): worth an operator's attention; retried anyway.
-            log.error("site outbox: %s refused a batch: %s", redact_url(self.url), exc.response.text[:500])
+            log.error("site outbox: %s refused a batch: %s", redact_url(self.url), exc.response.text[:300])
         elif self.status.online or self.status.failures == 1:
             log.warning("site outbox: the centre is unreachable (%s); events wait on disk", detail)
         self.status.online, self.status.last_error = False, detail
