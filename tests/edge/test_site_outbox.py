@@ -47,7 +47,7 @@ def test_a_torn_last_line_is_cut_and_nothing_is_journaled_twice(tmp_path: Path) 
     assert outbox.record(events) == 3
     assert outbox.record(events[:2]) == 0  # a source read again adds nothing
     outbox.close()
-    with open(tmp_path / "journal.jsonl", "ab") as journal:
+    with open(outbox.journal_path, "ab") as journal:
         journal.write(b'{"event_id": "policy:torn", "ki')  # a kill -9 mid-append
     reopened = SiteOutbox(tmp_path)
     assert [e.event_id for e in reopened.history()] == [e.event_id for e in events]
@@ -57,6 +57,30 @@ def test_a_torn_last_line_is_cut_and_nothing_is_journaled_twice(tmp_path: Path) 
     reopened.ack(end)
     assert [e.event_id for e in reopened.pending()[0]] == [events[2].event_id]
     assert reopened.counts() == (3, 2)
+    reopened.close()
+
+
+def test_sent_events_are_compacted_to_their_ids_and_a_cut_short_compaction_is_harmless(tmp_path: Path) -> None:
+    outbox = SiteOutbox(tmp_path, compact_after=1000)
+    events = [policy_event(APP, RUN, "cam", {"degrade": True, "n": n}) for n in range(20)]
+    outbox.record(events)
+    first = outbox.journal_path
+    for _ in range(3):  # a sender's three acknowledged batches: the second one passes 1,000 bytes
+        _, end = outbox.pending(limit=5)
+        outbox.ack(end)
+    assert outbox.journal_path != first and not first.exists()
+    assert outbox.counts() == (20, 15)
+    assert [e.event_id for e in outbox.pending()[0]] == [e.event_id for e in events[15:]]
+    assert outbox.record(events) == 0  # the ids of sent events are kept: a source read again adds nothing
+    assert [e.event_id for e in outbox.history()][-5:] == [e.event_id for e in events[15:]]
+    outbox.record([policy_event(APP, RUN, "cam", {"degrade": False})])
+    outbox.close()
+    # A compaction killed after writing its file but before the cursor named it: that file is dropped.
+    (tmp_path / "journal-99.jsonl").write_bytes(b'{"event_id": "x", "sent": true}\n')
+    reopened = SiteOutbox(tmp_path, compact_after=1000)
+    assert not (tmp_path / "journal-99.jsonl").exists()
+    assert reopened.counts() == (21, 15) and reopened.record(events) == 0
+    assert len(reopened.pending()[0]) == 6
     reopened.close()
 
 

@@ -1,11 +1,14 @@
 """A site's outbox: what the site judged and decided on its own (violations with their causes, controller
 decisions, gateway policy changes), kept on disk and forwarded to the central API whenever it answers.
 
-- Journal: `<dir>/journal.jsonl`, one event a line, appended and fsynced before `record` returns, so an event
-  the site has recorded survives a kill -9. A torn last line (a kill mid-append) is cut off on open.
-- Cursor: `<dir>/cursor.json` (written whole, see SiteCache): the journal offset up to which the centre has
-  acknowledged. It moves only after the centre's 2xx, so a crash between the two sends that batch again; the
-  centre stores each (site, event id) once, so the resend changes nothing. Nothing lost, nothing doubled.
+- Journal: `<dir>/journal-<generation>.jsonl`, one event a line, appended and fsynced before `record` returns,
+  so an event the site has recorded survives a kill -9. A torn last line (a kill mid-append) is cut on open.
+- Cursor: `<dir>/cursor.json` (written whole, see SiteCache): the journal in use and the offset up to which
+  the centre has acknowledged. It moves only after the centre's 2xx, so a crash between the two sends that
+  batch again; the centre stores each (site, event id) once, so the resend changes nothing. Nothing lost,
+  nothing doubled.
+- Once 1 MiB of sent events has piled up they are compacted to their ids (about 60 bytes each), which stay
+  so that a source read again never journals them anew.
 - Sources are level-triggered: each pass asks every source for all its events (e.g. every violation in the
   site's store) and journals those whose id the journal does not hold yet, so an event stored just before a
   crash is still journaled after the restart, and a source that is read twice adds nothing.
@@ -36,8 +39,8 @@ from rohe.observation.store import ObservationStore
 
 log = logging.getLogger(__name__)
 
-JOURNAL = "journal.jsonl"
-CURSOR = "cursor"  # site cache entry in the outbox directory
+CURSOR = "cursor"  # site cache entry in the outbox directory: the journal's generation and acknowledged offset
+COMPACT_AFTER = 1 << 20  # bytes of acknowledged journal before they are reduced to ids
 POLL_S = 1.0  # how often sources are read while all is sent; `record` wakes the forwarder at once
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
@@ -61,32 +64,48 @@ class OutboxStatus:
 
 
 class SiteOutbox:
-    """The journal and its acknowledged prefix. Thread-safe; one outbox directory belongs to one process."""
+    """The journal and its acknowledged prefix. `record` is thread-safe; `pending` and `ack` belong to one sender
+    (the forwarder's thread). One outbox directory belongs to one process."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, compact_after: int = COMPACT_AFTER) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._journal = self.directory / JOURNAL
+        self.compact_after = compact_after
         self._cursor = SiteCache(self.directory)
         self._lock = threading.Lock()
+        cursor = self._cursor.load(CURSOR)
+        self._generation, self._acked = (int(cursor["generation"]), int(cursor["offset"])) \
+            if isinstance(cursor, dict) else (0, 0)
+        for stale in self.directory.glob("journal-*.jsonl"):  # a compaction cut short, or the one before it
+            if stale != self.journal_path:
+                stale.unlink()
         self._ids: set[str] = set()
         self._offsets: list[int] = []  # end offset of each journaled event, in order
+        self._compacted = 0  # bytes of the journal that are ids of sent events
         self._load()
-        self._append = open(self._journal, "ab")  # noqa: SIM115 - held for the outbox's life, closed in close()
+        self._append = open(self.journal_path, "ab")  # noqa: SIM115 - held for the outbox's life, closed in close()
+
+    @property
+    def journal_path(self) -> Path:
+        return self.directory / f"journal-{self._generation}.jsonl"
 
     def _load(self) -> None:
-        data = self._journal.read_bytes() if self._journal.exists() else b""
+        path = self.journal_path
+        data = path.read_bytes() if path.exists() else b""
         whole = data.rfind(b"\n") + 1
         if whole < len(data):
-            log.warning("outbox %s: cutting a torn last line (%d bytes)", self._journal, len(data) - whole)
-            with open(self._journal, "r+b") as handle:
+            log.warning("outbox %s: cutting a torn last line (%d bytes)", path, len(data) - whole)
+            with open(path, "r+b") as handle:
                 handle.truncate(whole)
                 os.fsync(handle.fileno())
         offset = 0
         for line in data[:whole].splitlines(keepends=True):
             offset += len(line)
-            self._ids.add(json.loads(line)["event_id"])
+            document = json.loads(line)
+            self._ids.add(document["event_id"])
             self._offsets.append(offset)
+            if document.get("sent"):
+                self._compacted = offset
 
     def close(self) -> None:
         with self._lock:
@@ -113,41 +132,79 @@ class SiteOutbox:
             return len(lines)
 
     def history(self) -> list[SiteEvent]:
-        """Everything ever journaled, in order (what the site says it judged and decided)."""
+        """What the site judged and decided, in order: every event still held whole (all but those a compaction
+        reduced to their id after the centre had them)."""
         return self._read(0, None)[0]
 
     # -- sending -----------------------------------------------------------------------------------
     def acked(self) -> int:
-        document = self._cursor.load(CURSOR)
-        return int(document["offset"]) if isinstance(document, dict) else 0
+        return self._acked
 
     def pending(self, limit: int = MAX_BATCH) -> tuple[list[SiteEvent], int]:
         """The oldest unacknowledged events (at most `limit`) and the offset to acknowledge once they arrived."""
-        return self._read(self.acked(), limit)
+        return self._read(self._acked, limit)
 
     def ack(self, offset: int) -> None:
-        self._cursor.save(CURSOR, {"offset": offset, "at": datetime.now(UTC).isoformat()})
+        self._save_cursor(self._generation, offset)
+        if offset - self._compacted >= self.compact_after:
+            self._compact()
 
     def counts(self) -> tuple[int, int]:
         """(journaled, acknowledged) events."""
-        acked = self.acked()
         with self._lock:
-            return len(self._offsets), sum(1 for end in self._offsets if end <= acked)
+            return len(self._offsets), sum(1 for end in self._offsets if end <= self._acked)
+
+    def _save_cursor(self, generation: int, offset: int) -> None:
+        self._cursor.save(CURSOR, {"generation": generation, "offset": offset, "at": datetime.now(UTC).isoformat()})
+        self._generation, self._acked = generation, offset
+
+    def _compact(self) -> None:
+        """Keep only the ids of acknowledged events (so a source read again never journals them anew) and the
+        unacknowledged tail whole, in the next generation's file; the cursor names the file in use, so a crash
+        at any step leaves one consistent pair (the other file is deleted on the next start)."""
+        with self._lock:
+            with open(self.journal_path, "rb") as handle:
+                done, tail = handle.read(self._acked), handle.read(self._offsets[-1] - self._acked)
+            ids = [json.loads(line)["event_id"] for line in done.splitlines()]
+            prefix = b"".join(json.dumps({"event_id": i, "sent": True}).encode() + b"\n" for i in ids)
+            old, generation = self.journal_path, self._generation + 1
+            target = self.directory / f"journal-{generation}.jsonl"
+            with open(target, "wb") as handle:
+                handle.write(prefix + tail)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._append.close()
+            self._save_cursor(generation, len(prefix))
+            self._append = open(target, "ab")  # noqa: SIM115 - see __init__
+            self._offsets, self._compacted = _ends(prefix + tail), len(prefix)
+            old.unlink()
+        log.info("outbox %s: compacted %d sent events to their ids", self.directory, len(ids))
 
     def _read(self, start: int, limit: int | None) -> tuple[list[SiteEvent], int]:
         with self._lock:
             end = self._offsets[-1] if self._offsets else 0
+            path = self.journal_path
         events: list[SiteEvent] = []
         if start >= end:
             return events, start
-        with open(self._journal, "rb") as handle:
+        with open(path, "rb") as handle:
             handle.seek(start)
             position = start
             while position < end and (limit is None or len(events) < limit):
                 line = handle.readline()
                 position += len(line)
-                events.append(SiteEvent.model_validate_json(line))
+                document = json.loads(line)
+                if not document.get("sent"):
+                    events.append(SiteEvent.model_validate(document))
         return events, position
+
+
+def _ends(data: bytes) -> list[int]:
+    ends, offset = [], 0
+    for line in data.splitlines(keepends=True):
+        offset += len(line)
+        ends.append(offset)
+    return ends
 
 
 class OutboxForwarder:
