@@ -117,3 +117,13 @@ def test_a_site_gateway_reports_its_offline_violations_and_policy_changes(tmp_pa
             gateway.wait()
         central.stop()
         replica.stop()
+
+
+def test_a_bad_site_name_or_report_url_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    args = ["start", "serving-service", *_inputs(tmp_path, 9000), "--endpoint", "m=http://127.0.0.1:9"]
+    env = {"ROHE_DATA_DIR": str(tmp_path / "site")}
+    bad_site = CliRunner().invoke(cli, [*args, "--report-to", "http://127.0.0.1:9", "--site", "edge a/b"], env=env)
+    assert bad_site.exit_code != 0 and "--site" in bad_site.output and "Traceback" not in bad_site.output
+    bad_url = CliRunner().invoke(cli, [*args, "--report-to", "ftp://centre", "--site", "edge-a"], env=env)
+    assert bad_url.exit_code != 0 and "--report-to" in bad_url.output and "Traceback" not in bad_url.output
+    assert not (tmp_path / "site" / "edge" / "outbox").exists()

@@ -124,6 +124,11 @@ def serving_service(
 
     settings = load_settings()
     check_bind(host, settings.api.token)
+    central = report_to or follow
+    site_name = _site_name(site) if central else None  # refused before anything starts
+    if report_to is not None and not report_to.startswith(("http://", "https://")):
+        raise InvalidInput("--report-to is not an HTTP URL",
+                           [Problem("--report-to", repr(report_to), "e.g. http://CENTRAL:5010")])
     spec = load_pipeline(pipeline)
     if bool(endpoint) == bool(follow):
         raise InvalidInput(
@@ -142,7 +147,6 @@ def serving_service(
         )
     else:
         members = parse_endpoint_options(endpoint or [])
-    central = report_to or follow
     exit_cleanly_on_sigterm()  # so the stack below unwinds: the probe drains, the agent stores its last window
     with contextlib.ExitStack() as stack:
         sink = None
@@ -150,7 +154,8 @@ def serving_service(
         if platform is not None:
             stack.callback(platform.close)
         # Closed after the agent (the stack unwinds backwards): its last pass journals the last violations.
-        outbox = site_outbox(settings, central, site, spec.application, run, platform) if central else None
+        outbox = site_outbox(settings, central, site_name, spec.application, run, platform) \
+            if central and site_name else None
         if outbox is not None:
             stack.callback(outbox.close)
         if platform is not None:
@@ -179,24 +184,30 @@ def serving_service(
 
 
 def site_outbox(
-    settings: Settings, central: str, site: str | None, app: str, run: str, platform: Platform | None
+    settings: Settings, central: str, site: str, app: str, run: str, platform: Platform | None
 ) -> OutboxForwarder:
     """The site's outbox (in `<data dir>/edge/outbox`) and its forwarder to the central API: the violations the
     site's agent stores, the decisions a controller at the site records, and (hooked by the caller) the
     gateway's policy changes."""
-    import socket
-
     from rohe.control.records import ControlState, decision_events
-    from rohe.core.errors import InvalidInput, Problem
     from rohe.edge.outbox import OutboxForwarder, SiteOutbox, Source, violation_source
-    from rohe.observation.site_events import SITE_NAME
 
-    name = site or socket.gethostname()
-    if not re.match(SITE_NAME, name):
-        raise InvalidInput("invalid site name", [Problem("--site", repr(name), "letters, digits, '.', '_', '-'")])
     sources: list[Source] = []
     if platform is not None:
         state = ControlState(platform.store, app, run)
         sources = [violation_source(platform.observation.store, app, run), lambda: decision_events(state)]
     outbox = SiteOutbox(settings.data_dir / "edge" / "outbox")
-    return OutboxForwarder(outbox, central, name, sources, token=settings.api.token).start()
+    return OutboxForwarder(outbox, central, site, sources, token=settings.api.token).start()
+
+
+def _site_name(site: str | None) -> str:
+    import socket
+
+    from rohe.core.errors import InvalidInput, Problem
+    from rohe.observation.site_events import SITE_NAME
+
+    name = site or socket.gethostname()
+    if not re.match(SITE_NAME, name):
+        raise InvalidInput("invalid site name", [Problem("--site", repr(name), "letters, digits, '.', '_' and '-', "
+                                                          "starting with a letter or digit (at most 200)")])
+    return name
