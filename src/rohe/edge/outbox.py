@@ -254,9 +254,14 @@ class OutboxForwarder:
     def _run(self) -> None:
         while True:
             stopping = self._stop.is_set()
-            self._collect()
-            sent_all = self._send_backlog()
-            self._refresh()
+            try:
+                self._collect()
+                sent_all = self._send_backlog()
+                self._refresh()
+            except Exception as exc:  # e.g. a full disk: the thread must outlive it, the journal is intact
+                log.exception("site outbox: a pass failed; it is tried again after a pause")
+                self._failed(exc)
+                sent_all = False
             if stopping:
                 return
             if sent_all:
