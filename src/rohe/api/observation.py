@@ -16,6 +16,7 @@ from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
 from rohe.observation.reports import Report
 from rohe.observation.service import AgentStatus, ObservationService
+from rohe.observation.site_events import BatchResult, SiteEventBatch, SiteEventLog, StoredSiteEvent
 from rohe.observation.violations import Violation
 from rohe.platform import Platform
 from rohe.quality.diagnosis import Incident
@@ -136,6 +137,30 @@ def incidents(
 ) -> list[Incident]:
     """Diagnosed incidents (quality tiers: contract violations, rule alerts, anomalies), oldest first."""
     return service.incidents(app, run, consumer)
+
+
+def site_event_log(request: Request) -> SiteEventLog:
+    platform: Platform = request.app.state.platform
+    return SiteEventLog(platform.store)
+
+
+@router.post("/site-events")
+def record_site_events(body: SiteEventBatch, log: SiteEventLog = Depends(site_event_log)) -> BatchResult:
+    """What an edge site judged or decided on its own, sent by its outbox once the link is back. Idempotent by
+    (site, event id): a resend is counted as a duplicate and changes nothing."""
+    return log.record(body)
+
+
+@router.get("/site-events")
+def site_events(
+    site: str | None = None,
+    app: str | None = None,
+    kind: str | None = Query(None, description="violation | decision | decision-observed | policy"),
+    limit: int | None = Query(None, ge=1, le=100_000, description="only the newest N events"),
+    log: SiteEventLog = Depends(site_event_log),
+) -> list[StoredSiteEvent]:
+    """Site events, oldest first, with the site that sent each; secrets in payloads redacted."""
+    return log.list(site, app, kind, limit)
 
 
 @router.get("/metrics", response_class=Response)

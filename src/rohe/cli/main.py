@@ -26,6 +26,13 @@ def _with_deploy(orchestration: typer.Typer) -> None:
         orchestration.command("deploy")(deploy.deploy)
 
 
+def _with_site_events(observation: typer.Typer) -> None:
+    from rohe.cli import site_events
+
+    if not any(c.name == "site-events" for c in observation.registered_commands):
+        observation.command("site-events")(site_events.site_events)
+
+
 COMMANDS = [
     LazyCommand(
         "demo",
@@ -56,6 +63,7 @@ COMMANDS = [
         "observation",
         "rohe.cli.observation:app",
         "Observe running apps: register them, run agents, read windows, violations and incidents.",
+        extend=_with_site_events,
     ),
     LazyCommand(
         "control",

@@ -16,6 +16,7 @@ from rohe.core.config import Settings, TransportKind
 from rohe.observation.metrics import WindowMetrics
 from rohe.observation.registration import AppRegistration
 from rohe.observation.service import AgentStatus
+from rohe.observation.site_events import SiteEventLog, StoredSiteEvent
 from rohe.observation.violations import Violation
 from rohe.quality.diagnosis import Incident
 
@@ -35,6 +36,9 @@ class ObservationBackend(Protocol):
     ) -> list[WindowMetrics]: ...
     def violations(self, app: str, run: str | None) -> list[Violation]: ...
     def incidents(self, app: str, run: str | None) -> list[Incident]: ...
+    def site_events(
+        self, site: str | None, app: str | None, kind: str | None, limit: int | None
+    ) -> list[StoredSiteEvent]: ...
     def close(self) -> None: ...
 
 
@@ -83,6 +87,11 @@ class EmbeddedObservationBackend:
     def incidents(self, app: str, run: str | None) -> list[Incident]:
         return self.service.incidents(app, run)
 
+    def site_events(
+        self, site: str | None, app: str | None, kind: str | None, limit: int | None
+    ) -> list[StoredSiteEvent]:
+        return SiteEventLog(self.platform.store).list(site, app, kind, limit)
+
     def close(self) -> None:
         self.platform.close()
 
@@ -92,6 +101,7 @@ _statuses = TypeAdapter(list[AgentStatus])
 _windows = TypeAdapter(list[WindowMetrics])
 _violations = TypeAdapter(list[Violation])
 _incidents = TypeAdapter(list[Incident])
+_site_events = TypeAdapter(list[StoredSiteEvent])
 
 
 class RemoteObservationBackend(HttpBackend):
@@ -137,6 +147,12 @@ class RemoteObservationBackend(HttpBackend):
 
     def incidents(self, app: str, run: str | None) -> list[Incident]:
         return _incidents.validate_python(self._call("GET", f"/apps/{_path(app)}/incidents", params=_given(run=run)))
+
+    def site_events(
+        self, site: str | None, app: str | None, kind: str | None, limit: int | None
+    ) -> list[StoredSiteEvent]:
+        params = _given(site=site, app=app, kind=kind, limit=limit)
+        return _site_events.validate_python(self._call("GET", "/site-events", params=params))
 
     def close(self) -> None:
         self.client.close()

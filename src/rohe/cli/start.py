@@ -7,14 +7,19 @@ The servers (uvicorn, the API, the gateway, the platform) are imported inside th
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rohe.cli.errors import handle_errors
-from rohe.core.config import load_settings
+from rohe.core.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rohe.edge.outbox import OutboxForwarder
+    from rohe.platform import Platform
 
 app = typer.Typer(help="Start a rohe service.", no_args_is_help=True)
 
@@ -93,6 +98,13 @@ def serving_service(
         ),
     ] = True,
     window: Annotated[float, typer.Option(help="observation window in seconds (inproc agent)", min=0.1)] = 10.0,
+    report_to: Annotated[
+        str | None,
+        typer.Option(help="central API URL the site's outbox sends its violations, decisions and policy changes "
+                     "to (kept in the data dir while it is unreachable); default: the --follow URL"),
+    ] = None,
+    site: Annotated[str | None, typer.Option(help="this site's name in the centre's site events; default: host name")]
+    = None,
 ) -> None:
     """Serve a pipeline's models through the serving gateway (POST /infer, /feedback; docs at /docs)."""
     import uvicorn
@@ -101,6 +113,7 @@ def serving_service(
     from rohe.core.errors import InvalidInput, Problem
     from rohe.core.shutdown import exit_cleanly_on_sigterm
     from rohe.edge import SiteCache
+    from rohe.edge.outbox import policy_event
     from rohe.observation.embedded import observed_run
     from rohe.platform import Platform
     from rohe.serving.gateway import build_gateway, create_gateway_app, parse_endpoint_options
@@ -111,6 +124,11 @@ def serving_service(
 
     settings = load_settings()
     check_bind(host, settings.api.token)
+    central = report_to or follow
+    site_name = _site_name(site) if central else None  # refused before anything starts
+    if report_to is not None and not report_to.startswith(("http://", "https://")):
+        raise InvalidInput("--report-to is not an HTTP URL",
+                           [Problem("--report-to", repr(report_to), "e.g. http://CENTRAL:5010")])
     spec = load_pipeline(pipeline)
     if bool(endpoint) == bool(follow):
         raise InvalidInput(
@@ -132,9 +150,15 @@ def serving_service(
     exit_cleanly_on_sigterm()  # so the stack below unwinds: the probe drains, the agent stores its last window
     with contextlib.ExitStack() as stack:
         sink = None
-        if observe:
-            platform = Platform.open(settings)
+        platform = Platform.open(settings) if observe else None
+        if platform is not None:
             stack.callback(platform.close)
+        # Closed after the agent (the stack unwinds backwards): its last pass journals the last violations.
+        outbox = site_outbox(settings, central, site_name, spec.application, run, platform) \
+            if central and site_name else None
+        if outbox is not None:
+            stack.callback(outbox.close)
+        if platform is not None:
             observed = stack.enter_context(
                 observed_run(platform.observation, spec.application, run, contracts, window_s=window)
             )
@@ -151,4 +175,39 @@ def serving_service(
             sink=sink,
         )
         follower = make_follower(gateway) if make_follower is not None else None
+        if outbox is not None:
+            gateway.policy_listeners.append(
+                lambda policy: outbox.record([policy_event(spec.application, run, policy.consumer,
+                                                           policy.model_dump(exclude={"consumer"}))])
+            )
         uvicorn.run(create_gateway_app(gateway, settings.api.token, follower), host=host, port=port, log_level="info")
+
+
+def site_outbox(
+    settings: Settings, central: str, site: str, app: str, run: str, platform: Platform | None
+) -> OutboxForwarder:
+    """The site's outbox (in `<data dir>/edge/outbox`) and its forwarder to the central API: the violations the
+    site's agent stores, the decisions a controller at the site records, and (hooked by the caller) the
+    gateway's policy changes."""
+    from rohe.control.records import ControlState, decision_events
+    from rohe.edge.outbox import OutboxForwarder, SiteOutbox, Source, violation_source
+
+    sources: list[Source] = []
+    if platform is not None:
+        state = ControlState(platform.store, app, run)
+        sources = [violation_source(platform.observation.store, app, run), lambda: decision_events(state)]
+    outbox = SiteOutbox(settings.data_dir / "edge" / "outbox")
+    return OutboxForwarder(outbox, central, site, sources, token=settings.api.token).start()
+
+
+def _site_name(site: str | None) -> str:
+    import socket
+
+    from rohe.core.errors import InvalidInput, Problem
+    from rohe.observation.site_events import SITE_NAME
+
+    name = site or socket.gethostname()
+    if not re.match(SITE_NAME, name):
+        raise InvalidInput("invalid site name", [Problem("--site", repr(name), "letters, digits, '.', '_' and '-', "
+                                                          "starting with a letter or digit (at most 200)")])
+    return name

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from rohe.core.storage import Store
+from rohe.observation.site_events import SiteEvent
 
 KEEP = 500  # decision records kept per app run (oldest dropped first)
 Status = Literal["applied", "dry-run", "failed", "skipped"]
@@ -135,7 +136,6 @@ class ControlState:
     def save_guard(self, memory: dict[str, Any]) -> None:
         self.store.set_state(_key("guard", self.app, self.run), json.dumps(memory, sort_keys=True))
 
-
     def status(self) -> dict[str, Any]:
         """Override, ensemble policy the controller set, and the conditions of its last pass per consumer."""
         memory = self.guard()
@@ -153,3 +153,18 @@ class ControlState:
 
 def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def decision_events(state: ControlState) -> list[SiteEvent]:
+    """The app run's decision records as site events for an edge site's outbox (rohe.edge.outbox): one when the
+    action is taken, one more when its effect is observed (a record gains `observed` one window later)."""
+    events = []
+    for record in state.decisions():
+        payload = record.model_dump(mode="json")
+        events.append(SiteEvent(event_id=f"decision:{record.decision_id}", kind="decision", app=record.app,
+                                run=record.run, occurred_at=utc(record.at), payload=payload))
+        if record.observed is not None:
+            events.append(SiteEvent(event_id=f"decision-observed:{record.decision_id}", kind="decision-observed",
+                                    app=record.app, run=record.run, occurred_at=utc(record.observed.window_end),
+                                    payload=payload))
+    return events

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
@@ -59,3 +60,16 @@ def redact_text(text: str) -> str:
 def redact_env(env: Mapping[str, str]) -> dict[str, str]:
     """Values of secret-looking names redacted; URLs in the other values lose their credentials."""
     return {name: REDACTED if is_secret_name(name) else redact_text(value) for name, value in env.items()}
+
+
+def redact_document(value: Any) -> Any:
+    """A JSON-like document with secret-named keys' values redacted and URLs in its strings stripped of their
+    credentials (for documents a client sent that the API shows again, e.g. a site's events)."""
+    if isinstance(value, Mapping):
+        return {key: REDACTED if isinstance(key, str) and is_secret_name(key) else redact_document(item)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_document(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value

@@ -15,7 +15,7 @@ from rohe.core.storage import Store, schema
 from rohe.core.storage.observation_tables import IncidentRow, MetricWindowRow
 
 OBSERVATION_TABLES = {"observed_apps", "metric_windows", "violations", "agent_state", "observation_agents"}
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_0002_applies_on_a_used_0001_database(store_url: str) -> None:

@@ -108,3 +108,24 @@ class IncidentRow(Base):
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
     top_cause: Mapped[str | None] = mapped_column(String(NAME + 20), nullable=True)
     incident: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class SiteEventRow(Base):
+    """What an edge site judged or decided on its own (violations, decisions, policy changes), forwarded by its
+    outbox. Unique by (site, event id): a site resends what it is unsure arrived, the second copy is ignored."""
+
+    __tablename__ = "site_events"
+    __table_args__ = (
+        UniqueConstraint("site", "event_id", name="uq_site_event"),
+        Index("ix_site_events_occurred", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    app: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    run: Mapped[str] = mapped_column(String(NAME), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -121,6 +121,8 @@ class ServingGateway:
         self._waiting = WaitingRequests()
         self._gate = PriorityGate(max_in_flight)
         self._max_connections = max_connections
+        # Told of every policy change (an edge site's outbox reports what the site decided while offline).
+        self.policy_listeners: list[Callable[[PolicyState], None]] = []
         self._fanout: FanoutClient | None = None
         self._fanout_loop: asyncio.AbstractEventLoop | None = None
 
@@ -166,14 +168,20 @@ class ServingGateway:
     ) -> PolicyState:
         """How observation actions and the controller adapt a consumer: another scheduler, `degrade` (single
         fastest model), or models excluded from its choices (InvalidInput when that would leave none)."""
-        serving = self._serving(consumer)
+        serving, before = self._serving(consumer), self.policy(consumer)
         chosen = self._require_algorithm(algorithm, "algorithm") if algorithm is not None else None
         if tuple(exclude) != serving.excluded:
             serving = self._consumers[consumer] = with_exclusions(
                 serving, self.pipeline, self.catalog, self.endpoints, exclude
             )
         serving.algorithm, serving.degrade = chosen, degrade
-        return self.policy(consumer)
+        after = self.policy(consumer)
+        for listener in self.policy_listeners if after != before else ():
+            try:
+                listener(after)
+            except Exception:
+                log.exception("policy listener %r failed; the policy is applied regardless", listener)
+        return after
 
     def refresh_models(self) -> None:
         """After the endpoints' membership changed (a live placement): re-derive which models each consumer
