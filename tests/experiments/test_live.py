@@ -64,7 +64,7 @@ def test_live_arms_are_real_answers_paired_with_their_simulated_twin(gateway: Li
         mine = [r for r in rows if r.arm == arm]
         assert len(mine) == len(sent[arm]) > 10  # one row per query sent, none dropped
         assert {d["status"] for d in sent[arm]} <= {"ok", "partial"}
-        assert {d["http_status"] for d in sent[arm]} == {"200"}
+        assert {d["http_status"] for d in sent[arm]} == {"200"} and all(float(d["fanout_ms"]) > 0 for d in sent[arm])
         assert all(r.answered and 0 <= r.predicted_class <= 9 for r in mine)
         # open loop: each query left at its arrival time, not after the previous answer
         assert max(float(d["sent_s"]) - float(d["arrival_s"]) for d in sent[arm]) < 0.5

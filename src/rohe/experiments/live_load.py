@@ -5,7 +5,8 @@ overloaded gateway shows as latency and misses, never as a quietly lower offered
 arrival (intended send) time to the answer, as in the simulator, so client lag counts against the arm. A
 query the gateway does not answer (error status, HTTP error, timeout, refused connection) is a row too:
 unanswered and late. Nothing is dropped, so rows == queries sent; `live/<arm>-r<repetition>.csv` keeps what
-the rows cannot (send time, HTTP status, gateway status, served algorithm, error).
+the rows cannot (send time, HTTP status, gateway status, served algorithm, the gateway's own total and fan-out
+time, error): latency - fan-out is the overhead a simulated twin's `gateway_overhead_s` stands for.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from rohe.simulation import SimQuery
 # Started a moment after the loop is ready, so the first queries are not already late when sent.
 LEAD_S = 0.05
 ANSWERED = ("ok", "partial")
-DETAIL_COLUMNS = ("query_id", "arrival_s", "sent_s", "latency_s", "http_status", "status", "algorithm", "error")
+DETAIL_COLUMNS = (
+    "query_id", "arrival_s", "sent_s", "latency_s", "http_status", "status", "algorithm", "gateway_ms", "fanout_ms",
+    "error",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -146,8 +150,9 @@ def write_details(outcomes: Sequence[Outcome], path: Path) -> Path:
             latency = "" if math.isnan(o.latency_s) else repr(o.latency_s)
             status = body.get("status", "error")
             http = "" if o.http_status is None else o.http_status
+            timings = body.get("timings_ms") or {}
             writer.writerow(
                 [o.query.query_id, repr(o.query.arrival_s), repr(o.sent_s), latency, http, status,
-                 body.get("algorithm", ""), o.error or ""]
+                 body.get("algorithm", ""), timings.get("total", ""), timings.get("fanout", ""), o.error or ""]
             )  # fmt: skip
     return path
