@@ -124,3 +124,26 @@ def test_bad_live_input_is_a_clear_error(gateway: LiveGateway, tmp_path: Path) -
     code, output = run("token", live={"gateway_url": gateway.url, "token_env": "ROHE_TEST_NO_SUCH_TOKEN"})
     assert code == 2 and "live.token_env" in output
     assert not (tmp_path / "dead" / "out" / "arms").exists()
+
+
+def test_the_cli_starts_an_example_app_for_the_run_and_stops_it(tmp_path: Path) -> None:
+    """`--app`: the example's model services as processes and its gateway, for ~20 s; nothing left after."""
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    out = tmp_path / "out"
+    arguments = [
+        "run", "package:experiments/specs/object-classification-live.yaml", "--backend", "live",
+        "--app", "object-classification", "--out", str(out), "--data-dir", str(tmp_path / "data"),
+        "--set", "workloads=[{name: w, kind: steady, rate: 5, duration_s: 1.5}]",
+        "--set", "arms.scheduler=[single-best, all-models]", "--set", "baseline=single-best",
+        "--set", "contracts={accuracy-first: package:examples/object_classification/data/accuracy-first.yaml}",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    rows = read_rows(out / ROWS_CSV)
+    assert len(rows) == sum(len(details(out, arm)) for arm in ARMS) > 0
+    assert max(r.members for r in rows if r.arm == "all-models") == 5  # the app's five models answered
+    assert (out / "stack" / "profiles.csv").is_file()  # measured by the started app
+    left = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    assert not left, f"model services still running: {left}"
