@@ -111,6 +111,10 @@ def test_bad_live_input_is_a_clear_error(gateway: LiveGateway, tmp_path: Path) -
 
     code, output = run("no-url", live={})
     assert code == 2 and "live.gateway_url" in output and "--gateway" in output
+    code, output = run("not-a-url", live={"gateway_url": "localhost:5020"})
+    assert code == 2 and "gateway_url" in output and "http" in output
+    code, output = run("not-live", "--gateway", gateway.url, backend="simulate")
+    assert code == 2 and "--backend live" in output
     code, output = run("dead", live={"gateway_url": free_url()})
     assert code == 2 and "cannot be reached" in output and "live.gateway_url" in output
     code, output = run("placements", arms={"scheduler": ARMS, "placement": ["rohe-scoring", "least-allocated"]})

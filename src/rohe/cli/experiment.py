@@ -190,6 +190,14 @@ def run(
         if value is not None:
             overrides.append(f"{key}={value}")
     loaded, base = load_spec(spec, overrides)
+    if loaded.backend != "live" and (gateway or app_name):
+        from rohe.core.errors import InvalidInput, Problem
+
+        option = "--gateway" if gateway else "--app"
+        raise InvalidInput(
+            f"{option} is for the live backend",
+            [Problem(option, f"the spec's backend is {loaded.backend}", "add --backend live")],
+        )
     with contextlib.ExitStack() as stack:
         target = None
         if loaded.backend == "live":

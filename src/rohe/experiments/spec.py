@@ -90,6 +90,12 @@ class Live(_Strict):
     quick: bool = Field(default=True, description="started app: profile it quickly (15 samples per model)")
     timeout_s: float = Field(default=30.0, gt=0, description="per request; a request past it counts unanswered")
 
+    @model_validator(mode="after")
+    def _url(self) -> Live:
+        if self.gateway_url is not None and not self.gateway_url.startswith(("http://", "https://")):
+            raise ValueError(f"gateway_url {self.gateway_url!r} is not an http(s) URL, e.g. http://127.0.0.1:5020")
+        return self
+
 
 class Spec(_Strict):
     name: str = Field(min_length=1)
