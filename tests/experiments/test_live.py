@@ -125,6 +125,8 @@ def test_bad_live_input_is_a_clear_error(gateway: LiveGateway, tmp_path: Path) -
     (tmp_path / "door.yaml").write_text(yaml.safe_dump({**door, "consumer": "door"}))
     code, output = run("consumer", contracts={"door": str(tmp_path / "door.yaml")})
     assert code == 2 and "contracts.door" in output and "'door' is not served" in output
+    code, output = run("not-a-gateway", live={"gateway_url": f"{gateway.url}/docs"})
+    assert code == 2 and "not a rohe serving gateway" in output
     code, output = run("token", live={"gateway_url": gateway.url, "token_env": "ROHE_TEST_NO_SUCH_TOKEN"})
     assert code == 2 and "live.token_env" in output
     assert not (tmp_path / "dead" / "out" / "arms").exists()

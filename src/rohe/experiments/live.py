@@ -31,6 +31,7 @@ from rohe.experiments.live_load import Request, send_open_loop, to_row, write_de
 from rohe.experiments.rows import Row
 from rohe.experiments.spec import Spec, resolve_path
 from rohe.serving.loadgen.samples import LabelledSamples
+from rohe.simulation import SimQuery
 
 DETAILS_DIR = "live"
 PROBE_TIMEOUT_S = 10.0
@@ -113,12 +114,28 @@ def _get(client: httpx.Client, url: str, path: str) -> Any:
             "the gateway refused the token",
             [Problem("live.token_env", f"{url} answered 401", "name the env var holding the gateway's token")],
         )
+    not_gateway = InvalidInput(
+        "not a rohe serving gateway",
+        [Problem("live.gateway_url", f"{url}{path} answered HTTP {response.status_code}", "check the URL")],
+    )
     if response.status_code != 200:
+        raise not_gateway
+    try:
+        return response.json()
+    except ValueError:
+        raise not_gateway from None
+
+
+def _served(client: httpx.Client, url: str) -> tuple[tuple[str, ...], set[str]]:
+    """The gateway's consumers and schedulers, or an error saying the URL is not a gateway's."""
+    consumers = _get(client, url, "/consumers")
+    algorithms = _get(client, url, "/algorithms")
+    if not isinstance(consumers, list) or not all(isinstance(c, dict) and "consumer" in c for c in consumers):
         raise InvalidInput(
-            "not a rohe serving gateway",
-            [Problem("live.gateway_url", f"{url}{path} answered HTTP {response.status_code}", "check the URL")],
+            "not a rohe serving gateway", [Problem("live.gateway_url", f"{url}/consumers lists no consumers", "")]
         )
-    return response.json()
+    names = algorithms.get("algorithms", []) if isinstance(algorithms, dict) else []
+    return tuple(str(c["consumer"]) for c in consumers), {str(a) for a in names}
 
 
 def check_live(spec: Spec, base: Path, target: LiveTarget) -> LiveTarget:
@@ -126,8 +143,7 @@ def check_live(spec: Spec, base: Path, target: LiveTarget) -> LiveTarget:
     check_spec(spec)
     headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
     with httpx.Client(base_url=target.url, headers=headers, timeout=PROBE_TIMEOUT_S) as client:
-        served = tuple(str(c["consumer"]) for c in _get(client, target.url, "/consumers"))
-        algorithms = {str(a) for a in _get(client, target.url, "/algorithms").get("algorithms", [])}
+        served, algorithms = _served(client, target.url)
     for i, name in enumerate(spec.arms.scheduler):
         if algorithms and name not in algorithms:
             raise InvalidInput(
@@ -147,6 +163,12 @@ def check_live(spec: Spec, base: Path, target: LiveTarget) -> LiveTarget:
             "which consumer?",
             [Problem("contracts", f"the gateway serves {list(served)}", "name the consumer's contract in contracts")],
         )
+    missing = sorted(set(class_ids(spec, base, checked)) - set(target.samples.labels))
+    if missing:
+        raise InvalidInput(
+            "no input for some classes",
+            [Problem("catalog", f"classes {missing} have no labelled input to send", "use the served app's catalog")],
+        )
     return checked
 
 
@@ -164,20 +186,14 @@ def class_ids(spec: Spec, base: Path, target: LiveTarget) -> list[int]:
     return sorted(set(target.samples.labels))
 
 
-def _inputs(samples: LabelledSamples, queries: Sequence[Any]) -> list[dict[str, Any]]:
+def _inputs(samples: LabelledSamples, queries: Sequence[SimQuery]) -> list[dict[str, Any]]:
     by_class: dict[int, list[int]] = {}
     for index, label in enumerate(samples.labels):
         by_class.setdefault(label, []).append(index)
-    chosen = []
-    for i, query in enumerate(queries):
-        indices = by_class.get(query.true_class)
-        if not indices:
-            raise InvalidInput(
-                "no input for a class",
-                [Problem("catalog", f"class {query.true_class} has no labelled input", "use the served app's catalog")],
-            )
-        chosen.append(samples.request_fields(indices[i % len(indices)]))
-    return chosen
+    # check_live made sure every class has an input; the k-th query of a class takes a fixed one.
+    return [
+        samples.request_fields(by_class[q.true_class][i % len(by_class[q.true_class])]) for i, q in enumerate(queries)
+    ]
 
 
 def run_live(job: Job, target: LiveTarget, out: Path) -> list[Row]:
