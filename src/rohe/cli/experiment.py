@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rohe.cli.errors import handle_errors
+from rohe.demo.signals import Terminated
 
 if TYPE_CHECKING:
     from rohe.experiments.figures import RunFigures
@@ -198,19 +199,24 @@ def run(
             f"{option} is for the live backend",
             [Problem(option, f"the spec's backend is {loaded.backend}", "add --backend live")],
         )
-    with contextlib.ExitStack() as stack:
-        target = None
-        if loaded.backend == "live":
-            from rohe.demo.live import live_target
-            from rohe.demo.signals import stop_signals
-            from rohe.experiments.live import check_spec
+    try:
+        with contextlib.ExitStack() as stack:
+            target = None
+            if loaded.backend == "live":
+                from rohe.demo.live import live_target
+                from rohe.demo.signals import stop_signals
+                from rohe.experiments.live import check_spec
 
-            check_spec(loaded)  # before an app is started for nothing
-            if loaded.live.gateway_url is None:  # SIGTERM must unwind to stop the app's processes
-                stack.enter_context(stop_signals())
-            scratch = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rohe-live-")))
-            target = stack.enter_context(live_target(loaded, scratch, out / "stack", console))
-        result = _run_with_progress(loaded, base, out, workers, target)
+                check_spec(loaded)  # before an app is started for nothing
+                if loaded.live.gateway_url is None:  # SIGTERM must unwind to stop the app's processes
+                    stack.enter_context(stop_signals())
+                scratch = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rohe-live-")))
+                target = stack.enter_context(live_target(loaded, scratch, out / "stack", console))
+            result = _run_with_progress(loaded, base, out, workers, target)
+    except KeyboardInterrupt as stopped:
+        # Everything started for the run is stopped by now; finished arms are stored and a rerun continues.
+        console.print(f"[yellow]{str(stopped) or 'interrupted'}: finished arms are in {out}; rerun to continue[/]")
+        raise typer.Exit(143 if isinstance(stopped, Terminated) else 130) from None
     console.print(summary_table(loaded.name, result.summaries))
     console.print(tests_table(result.tests))
     if result.skipped:
