@@ -97,14 +97,6 @@ def test_bad_specs_name_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "traces.path" in result.output
 
 
-def test_live_backend_says_what_to_do_instead(tmp_path: Path) -> None:
-    live = write_spec(tmp_path, backend="live")
-    result = CliRunner().invoke(app, ["run", str(live), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "live backend is not available" in result.output and "loadgen" in result.output
-    assert not (tmp_path / "o" / "arms").exists()
-
-
 def test_arms_on_different_workloads_are_not_paired(tmp_path: Path) -> None:
     workloads = [{"name": "slow", "rate": 2, "duration_s": 5}, {"name": "busy", "rate": 6, "duration_s": 5}]
     spec, base = load_spec(

@@ -16,11 +16,13 @@ from shared_inputs import SHARED, require
 LATE_RATIO = SHARED / "datasets" / "IoT_journal" / "smart_building" / "setup1" / "compare_late_ratio"
 
 
-def test_four_specs_ship() -> None:
-    assert [p.stem for p in shipped_specs()] == ["algorithms", "ensemble-sizes", "iot-late-ratio", "scaling"]
+def test_five_specs_ship() -> None:
+    assert [p.stem for p in shipped_specs()] == [
+        "algorithms", "ensemble-sizes", "iot-late-ratio", "object-classification-live", "scaling"
+    ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["algorithms", "ensemble-sizes", "scaling"])
+@pytest.mark.parametrize("name", ["algorithms", "ensemble-sizes", "scaling", "object-classification-live"])
 def test_simulate_specs_run_an_arm(name: str) -> None:
     spec, base = load_spec(Path(f"package:experiments/specs/{name}.yaml"))
     arms = expand_arms(spec)

@@ -15,9 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from rohe.cli.errors import handle_errors
+from rohe.demo.signals import Terminated
 
 if TYPE_CHECKING:
     from rohe.experiments.figures import RunFigures
+    from rohe.experiments.live import LiveTarget
+    from rohe.experiments.runner import ExperimentResult
+    from rohe.experiments.spec import Spec
     from rohe.experiments.stats import PairedResult
     from rohe.experiments.summary import ArmSummary
 
@@ -165,17 +169,69 @@ def run(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override: dotted.key=value (YAML)")] = None,
     traces: Annotated[Path | None, typer.Option("--traces", help="traces folder for replay specs")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="parallel processes; default cores")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="simulate | replay | live (sets `backend`)")] = None,
+    gateway: Annotated[str | None, typer.Option("--gateway", help="live: a running gateway's URL")] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="live: example app started locally (or whose inputs are sent)")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="live --app: keep its models here; default a temporary folder")
+    ] = None,
 ) -> None:
     """Run every arm of a spec (in parallel, resumable) and write rows, summary, tests, plots, table."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    import contextlib
+    import tempfile
 
-    from rohe.experiments.runner import run_experiment
-    from rohe.experiments.spec import expand_arms, load_spec
+    from rohe.experiments.spec import load_spec
 
     overrides = list(set_ or [])
     if traces is not None:
         overrides.append(f"traces.path={traces.resolve()}")
+    for key, value in (("backend", backend), ("live.gateway_url", gateway), ("live.app", app_name)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
     loaded, base = load_spec(spec, overrides)
+    if loaded.backend != "live" and (gateway or app_name):
+        from rohe.core.errors import InvalidInput, Problem
+
+        option = "--gateway" if gateway else "--app"
+        raise InvalidInput(
+            f"{option} is for the live backend",
+            [Problem(option, f"the spec's backend is {loaded.backend}", "add --backend live")],
+        )
+    try:
+        with contextlib.ExitStack() as stack:
+            target = None
+            if loaded.backend == "live":
+                from rohe.demo.live import live_target
+                from rohe.demo.signals import stop_signals
+                from rohe.experiments.live import check_spec
+
+                check_spec(loaded)  # before an app is started for nothing
+                if loaded.live.gateway_url is None:  # SIGTERM must unwind to stop the app's processes
+                    stack.enter_context(stop_signals())
+                scratch = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rohe-live-")))
+                target = stack.enter_context(live_target(loaded, scratch, out / "stack", console))
+            result = _run_with_progress(loaded, base, out, workers, target)
+    except KeyboardInterrupt as stopped:
+        # Everything started for the run is stopped by now; finished arms are stored and a rerun continues.
+        console.print(f"[yellow]{str(stopped) or 'interrupted'}: finished arms are in {out}; rerun to continue[/]")
+        raise typer.Exit(143 if isinstance(stopped, Terminated) else 130) from None
+    console.print(summary_table(loaded.name, result.summaries))
+    console.print(tests_table(result.tests))
+    if result.skipped:
+        console.print(f"{len(result.skipped)} arms already finished with this spec were not rerun")
+    console.print(f"wrote {out}")
+
+
+def _run_with_progress(
+    loaded: Spec, base: Path, out: Path, workers: int | None, target: LiveTarget | None
+) -> ExperimentResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rohe.experiments.runner import run_experiment
+    from rohe.experiments.spec import expand_arms
+
     arms = expand_arms(loaded)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -188,12 +244,7 @@ def run(
             if done == total:
                 progress.advance(overall)
 
-        result = run_experiment(loaded, base, out, workers=workers, progress=report)
-    console.print(summary_table(loaded.name, result.summaries))
-    console.print(tests_table(result.tests))
-    if result.skipped:
-        console.print(f"{len(result.skipped)} arms already finished with this spec were not rerun")
-    console.print(f"wrote {out}")
+        return run_experiment(loaded, base, out, workers=workers, progress=report, target=target)
 
 
 @app.command("compare")

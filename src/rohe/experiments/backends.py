@@ -6,11 +6,13 @@ are drawn uniformly over the catalog's classes from the same seed.
 - simulate: the workload's arrivals through the arm's placement (rohe.orchestration.placement on a synthetic
   cluster) and scheduler, with profile-based service times and predictions.
 - replay: the calibrated trace queries (see replay.py); the calibration is done once and handed to workers.
-- live: not built here; run `rohe demo` or `rohe loadgen` and replay its requests.csv instead.
+- live: the same queries sent to a real gateway (live.py); run in-process by the runner, which holds the
+  gateway (a LiveTarget), so `run_job` does not run it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,19 +77,20 @@ def run_job(job: Job) -> list[Row]:
     if job.spec.backend == "replay":
         return _replay(job)
     raise InvalidInput(
-        "the live backend is not available",
-        [Problem("backend", "live", "use simulate or replay; or run `rohe loadgen` and replay its requests.csv")],
+        "the live backend needs a gateway to send to",
+        [Problem("backend", "live", "run it with `rohe experiment run` or run_experiment(..., target=LiveTarget)")],
     )
 
 
-def queries_for(spec: Spec, job: Job, catalog: ProfileCatalog) -> list[SimQuery]:
+def queries_for(spec: Spec, job: Job, class_ids: Sequence[int]) -> list[SimQuery]:
+    """The workload's queries for this repetition: what every arm (and backend) of it sees."""
     workload = job.arm.workload
     assert workload is not None
     times = arrivals(
         workload.kind, rate=workload.rate, duration_s=workload.duration_s, seed=job.seed, **workload.params
     )
     rng = np.random.default_rng([job.seed, len(times)])
-    classes = np.asarray(catalog.class_ids)
+    classes = np.asarray(class_ids)
     truth = rng.choice(classes, size=len(times)) if len(classes) else np.zeros(len(times), dtype=int)
     # The workload is in the id: arms on different workloads share no query, so they are never paired.
     return [
@@ -120,7 +123,7 @@ def _simulate(job: Job) -> list[Row]:
         aggregation=job.arm.ensemble.aggregation,
         cpu=node_cpus(nodes, spec.cluster.background_cores) if spec.cluster.cpu_sharing else None,
     )
-    result = simulate(setup, queries_for(spec, job, catalog))
+    result = simulate(setup, queries_for(spec, job, catalog.class_ids))
     return from_records(job.arm.name, job.repetition, job.seed, result.records)
 
 

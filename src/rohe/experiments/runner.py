@@ -5,6 +5,7 @@ all repetitions of an arm are in, its rows go to `arms/<arm>.csv` and then `arms
 written last, carrying the spec hash). A rerun with the same spec skips every arm whose marker has that
 hash, so an interrupted experiment continues where it stopped; a changed spec reruns everything. The spec
 as run and the code version are written next to the rows; the report is then rebuilt from stored rows.
+Live jobs run one at a time in this process against the one gateway of the `LiveTarget` (live.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -33,6 +34,9 @@ from rohe.experiments.spec import Arm, Spec, expand_arms, resolve_path
 from rohe.experiments.stats import PairedResult
 from rohe.experiments.summary import ArmSummary
 from rohe.experiments.traces import read_traces
+
+if TYPE_CHECKING:
+    from rohe.experiments.live import LiveTarget
 
 ARMS_DIR = "arms"
 SPEC_FILE = "spec.yaml"
@@ -102,9 +106,7 @@ def _calibrate(spec: Spec, base: Path) -> tuple[Calibration, list[Row]]:
 
 
 def _check_names(spec: Spec) -> None:
-    """Unknown scheduler or placement names, and the unbuilt live backend, fail before any arm runs."""
-    if spec.backend == "live":
-        run_job(Job(spec, Path(), expand_arms(spec)[0], 0))  # raises the backend's explanation
+    """Unknown scheduler or placement names fail before any arm runs."""
     from rohe.orchestration.placement import get_algorithm
     from rohe.serving.scheduling import get_scheduler
 
@@ -123,8 +125,23 @@ def _check_names(spec: Spec) -> None:
 
 
 def run_experiment(
-    spec: Spec, base: Path, out: Path, *, workers: int | None = None, progress: Progress | None = None
+    spec: Spec,
+    base: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    target: LiveTarget | None = None,
 ) -> ExperimentResult:
+    """Run the spec's unfinished arms; `target` is the gateway a live spec sends to."""
+    if spec.backend == "live":
+        from rohe.experiments.live import check_live, check_spec, needs_gateway
+
+        check_spec(spec)
+        _check_names(spec)
+        if target is None:
+            raise needs_gateway()
+        target = check_live(spec, base, target)
     out.mkdir(parents=True, exist_ok=True)
     (out / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     (out / VERSION_FILE).write_text(json.dumps(code_version(), indent=2) + "\n", encoding="utf-8")
@@ -158,7 +175,13 @@ def run_experiment(
             _store_arm(out, by_name[job.arm.name], ordered, spec_hash, time.perf_counter() - started[job.arm.name])
 
     limit = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1, len(jobs)))
-    if limit == 1:
+    if spec.backend == "live":
+        from rohe.experiments.live import run_live
+
+        assert target is not None  # checked on entry
+        for job in jobs:
+            accept(job, run_live(job, target, out))
+    elif limit == 1:
         for job in jobs:
             accept(job, run_job(job))
     else:

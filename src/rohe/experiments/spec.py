@@ -95,6 +95,22 @@ class Traces(_Strict):
     base: str | None = Field(default=None, description="the arm whose query sequence is replayed")
 
 
+class Live(_Strict):
+    """Where the live backend sends (docs/experiments.md): a running gateway, or an example app it starts."""
+
+    gateway_url: str | None = Field(default=None, description="a running gateway; null: start `app` locally")
+    token_env: str | None = Field(default=None, description="env var holding the gateway's bearer token")
+    app: str | None = Field(default=None, description="example app whose inputs are sent (and started)")
+    quick: bool = Field(default=True, description="started app: profile it quickly (15 samples per model)")
+    timeout_s: float = Field(default=30.0, gt=0, description="per request; a request past it counts unanswered")
+
+    @model_validator(mode="after")
+    def _url(self) -> Live:
+        if self.gateway_url is not None and not self.gateway_url.startswith(("http://", "https://")):
+            raise ValueError(f"gateway_url {self.gateway_url!r} is not an http(s) URL, e.g. http://127.0.0.1:5020")
+        return self
+
+
 class Spec(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -110,6 +126,7 @@ class Spec(_Strict):
     queueing: bool | None = Field(default=None, description="default: on for simulate, off for replay")
     gateway_overhead_s: float = Field(default=0.0, ge=0)
     traces: Traces = Traces()
+    live: Live = Live()
 
     @model_validator(mode="after")
     def _backend_needs(self) -> Spec:
@@ -120,6 +137,8 @@ class Spec(_Strict):
                 raise ValueError("the simulate backend needs a profile catalog ('catalog')")
             if not self.contracts:
                 raise ValueError("the simulate backend needs at least one contract ('contracts')")
+        if self.backend == "live" and not self.workloads:
+            raise ValueError("the live backend needs at least one workload")
         if self.backend == "replay" and self.traces.path is None:
             raise ValueError("the replay backend needs traces.path (set it with --set traces.path=DIR)")
         unknown = [c for c in self.arms.contract if c not in self.contracts]
