@@ -98,6 +98,8 @@ def demo(
 
 def _closed_loop(out: Path, data_dir: Path | None, *, quick: bool, controller: bool, live: bool) -> None:
     console = Console()
+    if not console.is_terminal:
+        console.width = 140  # a log or a pipe has no width; rich's 80-column guess folds the timeline
     with stop_signals(), tempfile.TemporaryDirectory(prefix="rohe-closed-loop-") as scratch:
         try:
             if live:

@@ -167,7 +167,7 @@ def run_live_once(stack: LiveStack, scenario: LiveScenario, controller_on: bool,
             load_start = _align(scenario.window_s)
             console.print(f"controller {'on' if controller_on else 'off'}: {scenario.windows} windows of "
                           f"{scenario.window_s:g} s, {scenario.rate(0):.0f} -> "
-                          f"{scenario.rate(scenario.windows - 1):.0f} req/s (one replica carries "
+                          f"{max(scenario.rate(i) for i in range(scenario.windows)):.0f} req/s (one replica carries "
                           f"{scenario.capacity.rps:.0f})")
             with _Passes(stack, controller) as passes:
                 load = run_workload(server.url, _profile(scenario, contract.consumer), samples)
