@@ -48,7 +48,14 @@ def test_live_controller_scales_out_and_recovers_while_off_stays_violated(tmp_pa
     assert max(answered) > 1.2 * SHORT.capacity.rps, (answered, output)
     assert on.violation_minutes < off.violation_minutes * 7 / 4  # off ran 4 windows, on 7
     # Every replica process the run started is gone.
-    assert pids and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
+    assert pids and not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_live_is_refused_outside_the_closed_loop_scenario(tmp_path: Path) -> None:
