@@ -88,7 +88,7 @@ def live(quick: bool) -> None:
     from rohe.demo.closed_loop_live import QUICK_LIVE, LiveScenario, run_live_closed_loop
 
     scenario = QUICK_LIVE if quick else LiveScenario()
-    console = Console()
+    console = Console(width=140)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rohe-bench-control-live-") as scratch:
         on, off = run_live_closed_loop(Path(scratch) / "out", Path(scratch) / "data", console, scenario=scenario)

@@ -50,8 +50,9 @@ class LiveScenario:
     low: float = 0.5  # load, in replicas' worth of capacity
     high: float = 1.4  # two replicas at 70 %: the M/D/2 wait tail still lets `availability` of requests through
     steady: int = 2  # windows at `low`
-    ramp: int = 2  # windows from `low` to `high`; then `high` until the last `tail` windows, back at `low`
+    ramp: int = 2  # windows from `low` to `high`; then `high` until the last `tail` windows at `tail_load`
     tail: int = 4
+    tail_load: float = 0.25  # low enough that one replica meets the deadline again: the controller scales in
     deadline_ms: float = 400.0
     availability: float = 97.0  # percent of requests answered (within the gateway's member budget)
     seed: int = 7
@@ -62,7 +63,9 @@ class LiveScenario:
 
     def rate(self, index: int) -> float:
         one = self.capacity.rps
-        if index < self.steady or index >= self.windows - self.tail:
+        if index >= self.windows - self.tail:
+            return self.tail_load * one
+        if index < self.steady:
             return self.low * one
         if index < self.steady + self.ramp:
             return (self.low + (self.high - self.low) * (index - self.steady + 1) / self.ramp) * one
