@@ -14,6 +14,7 @@ controller off, on the same processes reset to the initial placement. The report
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -35,7 +36,9 @@ from rohe.orchestration.requirements import preferences
 from rohe.serving.gateway import build_gateway, create_gateway_app
 from rohe.serving.gateway.endpoints_watch import EndpointFollower, PlacementClient
 from rohe.serving.gateway.replica_urls import LocalProcesses
-from rohe.serving.loadgen import parse_workload_profile, run_workload
+from rohe.serving.loadgen import WorkloadProfile, parse_workload_profile, run_workload
+
+log = logging.getLogger(__name__)
 
 FOLLOW_S = 0.5  # how often the gateway reads the placements: a new replica gets traffic within this
 PASS_S = 1.0  # how often the controller reconciles (level-triggered: a pass on an unchanged window is a no-op)
@@ -77,7 +80,7 @@ WARM_UP_S = 2.0  # at the low rate before the measured windows: connection pools
 
 
 def _profile(scenario: LiveScenario, consumer: str, windows: int | None = None,
-             seconds: float | None = None) -> Any:
+             seconds: float | None = None) -> WorkloadProfile:
     phases: list[dict[str, Any]] = [{"name": f"w{i}", "duration_s": seconds or scenario.window_s,
                                      "rate": scenario.rate(i)} for i in range(windows or scenario.windows)]
     phases[0] |= {"arrival": "poisson", "max_concurrency": 512, "mix": {consumer: 1.0}}
@@ -114,7 +117,10 @@ class _Passes:
         while not self._stop.wait(PASS_S):
             if self.controller is not None:
                 tick = time.perf_counter()
-                self.controller.reconcile()
+                try:
+                    self.controller.reconcile()
+                except Exception:  # level-triggered: the next pass sees the same state and tries again
+                    log.exception("controller pass failed")
                 self.timings.append(time.perf_counter() - tick)
             count = len(self.stack.platform.orchestration.replicas(self.stack.service.name))
             self.replicas.append((time.time(), count))
@@ -141,24 +147,20 @@ def run_live_once(stack: LiveStack, scenario: LiveScenario, controller_on: bool,
     initial = len(stack.platform.orchestration.replicas(service))
     with observed_run(stack.platform.observation, app, run, stack.contract_paths,
                       window_s=scenario.window_s) as observed:
-        follower_box: list[EndpointFollower] = []
-
-        def follower(gateway: Any) -> EndpointFollower:
-            made = EndpointFollower(gateway, PlacementClient(stack.api_url), LocalProcesses(stack.state_dir),
-                                    interval_s=FOLLOW_S)
-            follower_box.append(made)
-            return made
-
-        members = LocalProcesses(stack.state_dir).resolve(stack.spec, stack.platform.orchestration.replicas())
+        resolver = LocalProcesses(stack.state_dir)
+        members = resolver.resolve(stack.spec, stack.platform.orchestration.replicas())
         gateway = build_gateway(stack.spec, catalog, [contract], members, seed=scenario.seed, sink=observed.probe,
                                 run=observed.run)
-        server = BackgroundServer(create_gateway_app(gateway, follower=follower(gateway))).start()
+        follower = EndpointFollower(gateway, PlacementClient(stack.api_url), resolver, interval_s=FOLLOW_S)
+        server = BackgroundServer(create_gateway_app(gateway, follower=follower)).start()
         policy = GatewayPolicy(server.url)
-        latest: list[WindowMetrics] = []
         controller = None
         if controller_on:
+            def newest() -> list[WindowMetrics]:
+                return observations.list_windows(app, run, contract.consumer, limit=1)
+
             actuator = PlatformActuator(stack.platform.orchestration, policy,
-                                        observed=lambda: observed_cores(latest),
+                                        observed=lambda: observed_cores(newest()),
                                         preferred=preferences(stack.requirements))
             guard = GuardSettings(cooldown_s=3 * scenario.window_s, act_after=2, relax_after=3)
             controller = Controller(stack.platform.store, observations, stack.platform.orchestration, app=app,
@@ -198,7 +200,7 @@ def run_live_once(stack: LiveStack, scenario: LiveScenario, controller_on: bool,
                           {service: replicas}, bool(found),
                           any(_load_bound(v.metric) for v in found), acted,
                           answered=1 - window.errors / window.requests if window.requests else None))
-    console.print(f"  {len(load.results)} request(s); gateway followed {follower_box[0].status.changes} "
+    console.print(f"  {len(load.results)} request(s); gateway followed {follower.status.changes} "
                   f"membership change(s); {stack.rollout.rollouts} rollout(s) so far")
     decisions = [r.model_dump(mode="json") for r in records]
     return RunResult(controller_on, steps, decisions, cost, time.perf_counter() - started, passes.timings)
