@@ -52,3 +52,10 @@ def test_serves_the_cached_model_with_its_measured_profile(
 def test_unknown_model_is_refused_by_the_argument_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit):
         _served_app(monkeypatch, ["--model", "resnet"])
+
+
+def test_bad_replica_capacity_flags_are_refused_naming_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        serve.main(["--model", "mlp", "--concurrency", "0"])
+    assert exited.value.code == 2
+    assert "--concurrency" in capsys.readouterr().err

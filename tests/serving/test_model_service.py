@@ -51,3 +51,42 @@ def test_a_plain_callable_is_checked_for_its_output_shape() -> None:
     wrong = from_callable("broken", lambda batch: np.zeros((batch.shape[0], 2)), classes=[0, 1, 2])
     with pytest.raises(ValueError, match="expected"):
         wrong.predict_proba(np.zeros((3, 4)))
+
+
+def test_replica_capacity_serves_one_at_a_time_and_sheds_what_waited_too_long() -> None:
+    """concurrency 1, 200 ms a request, 300 ms of patience: of four simultaneous requests the first is served
+    at once, the second after waiting ~200 ms, the last two would wait ~400 and ~600 ms and are refused (503)."""
+    import threading
+    import time
+
+    import httpx
+
+    from rohe.core.background_server import BackgroundServer
+    from rohe.serving.model_service import ReplicaCapacity
+
+    model = from_callable("slow", lambda x: np.tile([0.5, 0.5], (len(x), 1)), [0, 1], 2)
+    capacity = ReplicaCapacity(concurrency=1, min_service_ms=200, max_wait_ms=300)
+    server = BackgroundServer(create_model_app(model, capacity=capacity), log_level="critical").start()
+    try:
+        results: list[tuple[int, float]] = []
+        lock = threading.Lock()
+
+        def call() -> None:
+            started = time.perf_counter()
+            status = httpx.post(f"{server.url}/predict", json={"input": [1.0, 2.0]}, timeout=10).status_code
+            with lock:
+                results.append((status, time.perf_counter() - started))
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        served = sorted(t for status, t in results if status == 200)
+        assert sorted(status for status, _ in results) == [200, 200, 503, 503]
+        assert served[0] >= 0.2 and served[1] >= 0.4  # the slot is held the full service time, in turn
+        assert httpx.get(f"{server.url}/profile").json()["observed"]["refused"] == 2
+    finally:
+        server.stop()
+    with pytest.raises(ValueError, match="concurrency"):
+        ReplicaCapacity(concurrency=0)

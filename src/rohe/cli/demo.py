@@ -51,6 +51,9 @@ def demo(
     controller: Annotated[
         str, typer.Option(help="closed-loop only: on (runs with and without, side by side) or off")
     ] = "on",
+    live: Annotated[
+        bool, typer.Option("--live", help="closed-loop only: real model processes, gateway and load (not simulated)")
+    ] = False,
     keep_ui: Annotated[
         bool, typer.Option("--keep-ui", help="afterwards, serve the operator console on the demo's store until Ctrl-C")
     ] = False,
@@ -64,11 +67,11 @@ def demo(
                            [Problem("scenario", f"is {scenario!r}", "use serving or closed-loop")])
     if controller not in ("on", "off"):
         raise InvalidInput("invalid --controller", [Problem("controller", f"is {controller!r}", "use on or off")])
+    if live and scenario != "closed-loop":
+        raise InvalidInput("--live is for the closed-loop scenario",
+                           [Problem("live", f"given with --scenario {scenario}", "add --scenario closed-loop")])
     if scenario == "closed-loop":
-        from rohe.demo.closed_loop import run_closed_loop
-
-        with tempfile.TemporaryDirectory(prefix="rohe-closed-loop-") as scratch:
-            run_closed_loop(out, data_dir or Path(scratch), Console(), quick=quick, controller=controller == "on")
+        _closed_loop(out, data_dir, quick=quick, controller=controller == "on", live=live)
         return
     name = _known_app(app_name)
     started = time.perf_counter()
@@ -88,6 +91,25 @@ def demo(
             if keep_ui:
                 _keep_console(options.data_dir, out, console)
                 return
+        except KeyboardInterrupt as stopped:
+            console.print(f"[yellow]{str(stopped) or 'interrupted'}: everything the demo started has been stopped[/]")
+            raise typer.Exit(130 if not isinstance(stopped, Terminated) else 143) from None
+
+
+def _closed_loop(out: Path, data_dir: Path | None, *, quick: bool, controller: bool, live: bool) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console.width = 140  # a log or a pipe has no width; rich's 80-column guess folds the timeline
+    with stop_signals(), tempfile.TemporaryDirectory(prefix="rohe-closed-loop-") as scratch:
+        try:
+            if live:
+                from rohe.demo.closed_loop_live import run_live_closed_loop
+
+                run_live_closed_loop(out, data_dir or Path(scratch), console, quick=quick, controller=controller)
+            else:
+                from rohe.demo.closed_loop import run_closed_loop
+
+                run_closed_loop(out, data_dir or Path(scratch), console, quick=quick, controller=controller)
         except KeyboardInterrupt as stopped:
             console.print(f"[yellow]{str(stopped) or 'interrupted'}: everything the demo started has been stopped[/]")
             raise typer.Exit(130 if not isinstance(stopped, Terminated) else 143) from None

@@ -89,6 +89,7 @@ class Step:
     late: bool  # the deadline clause is among the violations (what the load causes; accuracy dips are noise)
     actions: list[str] = field(default_factory=list)
     waiting: str = ""  # why the controller did nothing in this window (its conditions)
+    answered: float | None = None  # share of requests answered (live mode: what an overloaded replica costs)
 
 
 @dataclass
@@ -179,15 +180,20 @@ def recovery(result: RunResult) -> dict[str, float | None]:
 
 def _timeline(result: RunResult, deadline: float, floor: float) -> Table:
     table = Table(title=f"closed loop, controller {'on' if result.controller else 'off'}: timeline")
-    for column in ("min", "load req/s", f"p99 ms (<= {deadline:g})", f"accuracy (>= {floor:g})", "replicas",
-                   "actions"):
+    live = any(s.answered is not None for s in result.steps)
+    middle = "answered %" if live else f"accuracy (>= {floor:g})"
+    for column in ("min", "load req/s", f"p99 ms (<= {deadline:g})", middle, "replicas", "actions"):
         table.add_column(column, overflow="fold")
     for s in result.steps:
         p99 = "-" if s.p99_ms is None else f"{s.p99_ms:.0f}"
         shown = f"[red]{p99}[/]" if s.violated else p99
         replicas = " ".join(f"{k.removeprefix('svc-')}={v}" for k, v in sorted(s.replicas.items()))
-        accuracy = "-" if s.accuracy is None else f"{s.accuracy:.3f}"
-        table.add_row(f"{s.minute:.1f}", f"{s.load_rps:.0f}", shown, accuracy, replicas, "; ".join(s.actions))
+        if live:
+            value = "-" if s.answered is None else f"{100 * s.answered:.1f}"
+        else:
+            value = "-" if s.accuracy is None else f"{s.accuracy:.3f}"
+        table.add_row(f"{s.minute:.2f}" if live else f"{s.minute:.1f}", f"{s.load_rps:.0f}", shown, value, replicas,
+                      "; ".join(s.actions))
     return table
 
 
@@ -202,7 +208,8 @@ def _plot(results: list[RunResult], deadline: float, floor: float, path: Path) -
         label = f"controller {'on' if result.controller else 'off'}"
         minutes = [s.minute for s in result.steps]
         axes[1].plot(minutes, [s.p99_ms or float("nan") for s in result.steps], marker=".", label=label)
-        axes[2].plot(minutes, [s.accuracy or float("nan") for s in result.steps], marker=".", label=label)
+        third = [s.answered if s.answered is not None else (s.accuracy or float("nan")) for s in result.steps]
+        axes[2].plot(minutes, third, marker=".", label=label)
         axes[3].step(minutes, [sum(s.replicas.values()) for s in result.steps], where="post", label=label)
         if result.controller:
             for s in result.steps:
@@ -216,7 +223,7 @@ def _plot(results: list[RunResult], deadline: float, floor: float, path: Path) -
     axes[1].set_yscale("log")
     axes[1].set_ylabel("p99 (ms)")
     axes[2].axhline(floor, color="red", linestyle="--", label="floor")
-    axes[2].set_ylabel("accuracy")
+    axes[2].set_ylabel("answered" if any(s.answered is not None for s in first.steps) else "accuracy")
     axes[3].set_ylabel("replicas")
     axes[3].set_xlabel("minutes")
     for axis in axes[1:]:
@@ -230,9 +237,15 @@ def run_closed_loop(out: Path, data_dir: Path, console: Console, *, quick: bool 
                     controller: bool = True) -> list[RunResult]:
     scenario = QUICK if quick else Scenario()
     the_contract = contract()
-    deadline, floor = float(the_contract.deadline_ms or 0), 0.98
     modes = [True, False] if controller else [False]
     results = [run_once(scenario, data_dir, mode) for mode in modes]
+    write_report(results, asdict(scenario), out, console, float(the_contract.deadline_ms or 0), 0.98)
+    return results
+
+
+def write_report(results: list[RunResult], scenario: dict[str, Any], out: Path, console: Console, deadline: float,
+                 floor: float) -> None:
+    """Timelines, the on/off summary, closed-loop.png/.json and the timeline CSV (simulated and live modes)."""
     out.mkdir(parents=True, exist_ok=True)
     for result in results:
         console.print(_timeline(result, deadline, floor))
@@ -253,17 +266,17 @@ def run_closed_loop(out: Path, data_dir: Path, console: Console, *, quick: bool 
     _plot(results, deadline, floor, out / "closed-loop.png")
     with (out / "closed-loop-timeline.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["controller", "minute", "load_rps", "p99_ms", "accuracy", "replicas", "violated", "actions"])
+        writer.writerow(["controller", "minute", "load_rps", "p99_ms", "accuracy", "replicas", "violated", "actions",
+                         "answered"])
         for result in results:
             for s in result.steps:
                 writer.writerow(["on" if result.controller else "off", s.minute, s.load_rps, s.p99_ms, s.accuracy,
-                                 sum(s.replicas.values()), s.violated, "; ".join(s.actions)])
-    body = {"scenario": asdict(scenario), "summary": rows,
+                                 sum(s.replicas.values()), s.violated, "; ".join(s.actions), s.answered])
+    body = {"scenario": scenario, "summary": rows,
             "runs": [{"controller": r.controller, "steps": [asdict(s) for s in r.steps], "decisions": r.decisions}
                      for r in results]}
     (out / "closed-loop.json").write_text(json.dumps(body, indent=2, default=str))
     console.print(f"report: {out / 'closed-loop.png'}, {out / 'closed-loop.json'}, {out / 'closed-loop-timeline.csv'}")
-    return results
 
 
 def _minutes(value: float | None) -> str:

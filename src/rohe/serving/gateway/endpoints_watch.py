@@ -3,8 +3,10 @@
 Every `interval_s` the follower reads `GET /orchestration/replicas` with `If-None-Match` (304 while nothing
 changed), resolves the placed replicas of the pipeline's inference services to URLs (replica_urls.py) and
 makes them the gateway's members: new replicas take requests at once; a removed one takes no new request and
-is dropped when what it has in flight ends (ModelEndpoints.update). No restart, and the follower runs on the
-server's event loop, so membership never changes under a request mid-plan.
+is dropped when what it has in flight ends (ModelEndpoints.update). No restart, and the follower applies
+changes on the server's event loop, so membership never changes under a request mid-plan. Resolving runs in
+a worker thread: the `local` resolver waits for the deployer's lock, which a deploy holds while a new
+replica boots, and serving must not stall for that long.
 
 Offline: when the orchestration service is unreachable the gateway keeps its last members. Each placement it
 gets is written to the site cache, so a gateway (re)started while the central service is down starts from
@@ -177,7 +179,8 @@ class EndpointFollower:
         if self._replicas is None:
             return None
         # Re-resolved every poll, even on 304: a placed replica's process may have come up since (local).
-        return self._apply()
+        desired = await asyncio.to_thread(self._resolve, self._replicas)
+        return None if desired is None else self._update(desired)
 
     def _offline(self, reason: str) -> None:
         self.status.failures += 1
@@ -189,11 +192,17 @@ class EndpointFollower:
 
     def _apply(self) -> MembershipChange | None:
         assert self._replicas is not None
+        desired = self._resolve(self._replicas)
+        return None if desired is None else self._update(desired)
+
+    def _resolve(self, replicas: list[Replica]) -> dict[str, list[str]] | None:
         try:
-            desired = self.resolver.resolve(self.gateway.pipeline, self._replicas)
+            return self.resolver.resolve(self.gateway.pipeline, replicas)
         except (RoheError, OSError) as exc:
             self.status.last_error = f"cannot resolve replica URLs: {exc}"[:300]
             return None
+
+    def _update(self, desired: dict[str, list[str]]) -> MembershipChange:
         before = self.endpoints.models()
         change = self.endpoints.update(desired)
         if not change.changed:

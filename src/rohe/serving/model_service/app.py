@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,14 +44,63 @@ class LatencyWindow:
         return {"count": self.count, "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
 
 
+@dataclass(frozen=True)
+class ReplicaCapacity:
+    """What one replica serves at once, for a replica that must behave like a given device rather than like
+    this machine (the live closed-loop demo sizes replicas on it; docs/adaptation.md).
+
+    `concurrency`: predictions run at once; later requests wait for a slot in arrival order. `min_service_ms`:
+    a prediction holds its slot at least this long (the rest is slept, not computed), so a replica of a
+    slower device keeps its capacity, `concurrency * 1000 / min_service_ms` req/s, on a busy two-core machine.
+    `max_wait_ms`: a request that waited longer for a slot is refused with 503 instead of served late (its
+    caller's deadline has passed; serving it would only delay the requests behind it)."""
+
+    concurrency: int | None = None
+    min_service_ms: float = 0.0
+    max_wait_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.min_service_ms < 0 or (self.max_wait_ms is not None and self.max_wait_ms <= 0):
+            raise ValueError("min_service_ms must be >= 0 and max_wait_ms > 0")
+
+
+class _Slots:
+    """The replica's `ReplicaCapacity` applied around one prediction."""
+
+    def __init__(self, capacity: ReplicaCapacity) -> None:
+        self.capacity = capacity
+        self._slots = threading.Semaphore(capacity.concurrency) if capacity.concurrency is not None else None
+        self.refused = 0
+
+    def acquire(self) -> bool:
+        if self._slots is None:
+            return True
+        wait = self.capacity.max_wait_ms
+        if self._slots.acquire(timeout=None if wait is None else wait / 1000):
+            return True
+        self.refused += 1
+        return False
+
+    def release(self, started: float) -> None:
+        rest = self.capacity.min_service_ms / 1000 - (time.perf_counter() - started)
+        if rest > 0:
+            time.sleep(rest)
+        if self._slots is not None:
+            self._slots.release()
+
+
 def create_model_app(predictor: Predictor, profile: ModelProfile | None = None, probe: ReportSink | None = None,
-                     *, report_origin: ReportOrigin | None = None) -> FastAPI:
+                     *, report_origin: ReportOrigin | None = None,
+                     capacity: ReplicaCapacity | None = None) -> FastAPI:
     """The model's HTTP app. With `probe`, every request is timed and reported (stage "inference" = whole
     request, "predict" = the model alone) with the model's id, the request id and, for a single input, its
     prediction; reports carry attribute source=model-service so they are not mistaken for the gateway's member
     reports. `report_origin` is needed only when `probe` is a plain sink rather than a Probe."""
     app = FastAPI(title=f"rohe model service: {predictor.name}")
     latencies = LatencyWindow()
+    slots = _Slots(capacity or ReplicaCapacity())
     if probe is not None:
         origin = report_origin or getattr(probe, "origin", None) or ReportOrigin(predictor.name, service=predictor.name)
         app.add_middleware(ProbeMiddleware, probe=probe, stage="inference", origin=origin,
@@ -68,8 +118,16 @@ def create_model_app(predictor: Predictor, profile: ModelProfile | None = None, 
                     "problems": [{"location": "inputs", "message": "wrong number of features", "hint": ""}],
                 },
             )
+        if not slots.acquire():
+            return JSONResponse(status_code=503, content={
+                "error": "Overloaded", "message": f"no free slot within {slots.capacity.max_wait_ms:g} ms",
+                "problems": [{"location": "replica", "message": "every slot busy",
+                              "hint": "add replicas, or send less load"}]})
         started = time.perf_counter()
-        probabilities = predictor.predict_proba(batch)
+        try:
+            probabilities = predictor.predict_proba(batch)
+        finally:
+            slots.release(started)
         elapsed = (time.perf_counter() - started) * 1000
         latencies.add(elapsed)
         classes = list(predictor.classes)
@@ -95,7 +153,7 @@ def create_model_app(predictor: Predictor, profile: ModelProfile | None = None, 
             "model": predictor.name,
             "classes": list(predictor.classes),
             "profile": profile.model_dump(mode="json") if profile else None,
-            "observed": latencies.summary(),
+            "observed": latencies.summary() | {"refused": slots.refused},
         }
 
     return app
