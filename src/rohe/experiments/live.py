@@ -14,7 +14,6 @@ size and the pipeline's fusion. A spec that varies them is refused, naming the f
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from rohe.core.contracts import load_contract
 from rohe.core.errors import InvalidInput, Problem
 from rohe.core.profiles import ProfileCatalog, load_catalog
 from rohe.experiments.backends import Job, contract_of, queries_for
-from rohe.experiments.live_load import Request, send_open_loop, to_row, write_details
+from rohe.experiments.live_load import ArmLoad, send_open_loop, to_row, write_details
 from rohe.experiments.rows import Row
 from rohe.experiments.spec import Spec, resolve_path
 from rohe.serving.loadgen.samples import LabelledSamples
@@ -186,14 +185,12 @@ def class_ids(spec: Spec, base: Path, target: LiveTarget) -> list[int]:
     return sorted(set(target.samples.labels))
 
 
-def _inputs(samples: LabelledSamples, queries: Sequence[SimQuery]) -> list[dict[str, Any]]:
+def _sample_rows(samples: LabelledSamples, queries: Sequence[SimQuery]) -> tuple[int, ...]:
     by_class: dict[int, list[int]] = {}
     for index, label in enumerate(samples.labels):
         by_class.setdefault(label, []).append(index)
     # check_live made sure every class has an input; the k-th query of a class takes a fixed one.
-    return [
-        samples.request_fields(by_class[q.true_class][i % len(by_class[q.true_class])]) for i, q in enumerate(queries)
-    ]
+    return tuple(by_class[q.true_class][i % len(by_class[q.true_class])] for i, q in enumerate(queries))
 
 
 def run_live(job: Job, target: LiveTarget, out: Path) -> list[Row]:
@@ -203,10 +200,8 @@ def run_live(job: Job, target: LiveTarget, out: Path) -> list[Row]:
     consumer = contract.consumer if contract is not None else target.consumers[0]
     deadline_ms = contract.deadline_ms if contract is not None else None
     queries = queries_for(spec, job, class_ids(spec, job.base, target))
-    requests = [
-        Request(q, fields, consumer, job.arm.scheduler, deadline_ms)
-        for q, fields in zip(queries, _inputs(target.samples, queries), strict=True)
-    ]
-    outcomes = asyncio.run(send_open_loop(target.url, requests, token=target.token, timeout_s=spec.live.timeout_s))
-    write_details(outcomes, out / DETAILS_DIR / f"{job.arm.slug}-r{job.repetition}.csv")
-    return [to_row(job.arm.name, job.repetition, job.seed, o, deadline_ms) for o in outcomes]
+    load = ArmLoad(consumer, job.arm.scheduler, deadline_ms, target.samples, _sample_rows(target.samples, queries))
+    results = send_open_loop(target.url, queries, load, token=target.token, timeout_s=spec.live.timeout_s)
+    write_details(queries, results, out / DETAILS_DIR / f"{job.arm.slug}-r{job.repetition}.csv")
+    pairs = zip(queries, results, strict=True)
+    return [to_row(job.arm.name, job.repetition, job.seed, q, r, deadline_ms) for q, r in pairs]

@@ -64,9 +64,16 @@ class LoadGenerator:
         self.console = console or Console(stderr=True)
 
     async def run(
-        self, profile: WorkloadProfile, *, actions: Sequence[TimedAction] = (), progress: bool = False
+        self,
+        profile: WorkloadProfile,
+        *,
+        actions: Sequence[TimedAction] = (),
+        progress: bool = False,
+        schedule: Schedule | None = None,
     ) -> RunResult:
-        schedule = build_schedule(profile, len(self.samples))
+        """Send `profile`'s requests, or `schedule`'s when given (made elsewhere, e.g. an experiment's queries;
+        the profile then gives only the name, deadline, timeout and feedback)."""
+        schedule = schedule or build_schedule(profile, len(self.samples))
         cap = max(schedule.max_concurrency.values())
         # aiohttp, not httpx: the generator shares the machine with what it measures, and httpcore's pool costs
         # milliseconds of CPU per request once hundreds of connections are open.
