@@ -13,11 +13,11 @@ from orchestration.placement.placement_helpers import over_capacity, requests_fo
 from rohe.core.config import OrchestrationSettings
 from rohe.orchestration.placement import ClusterState, PlacementResult, ReplicaRequest, get_algorithm
 
-BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "placement.py"
+BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "placement_instances.py"  # its clusters
 
 
 def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("placement_benchmark", BENCHMARK)
+    spec = importlib.util.spec_from_file_location("placement_instances", BENCHMARK)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built

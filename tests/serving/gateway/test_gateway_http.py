@@ -42,12 +42,13 @@ def test_a_dead_model_service_gives_a_partial_answer_naming_it(farm: Farm) -> No
 def test_a_late_model_is_reported_late_and_the_deadline_holds(farm: Farm) -> None:
     models = ("slow", "tree")
     g = ServingGateway(
-        pipeline(models), catalog(*models), [contract(deadline_ms=150)], ModelEndpoints(farm.endpoints(*models))
+        pipeline(models), catalog(*models), [contract(deadline_ms=400)], ModelEndpoints(farm.endpoints(*models))
     )
     with served(g) as client:
+        # 400 ms, not less: the first call to a member also opens its connection, and a busy CI box is slow.
         body = infer(client, algorithm="all-models", input=farm.samples[3].tolist()).json()
     assert body["status"] == "partial" and body["late"] == ["slow"] and body["answered"] == ["tree"]
-    assert body["timings_ms"]["total"] < 150 + 100  # the slow member (600 ms) was not waited for
+    assert body["timings_ms"]["total"] < 400 + 150  # the slow member (600 ms) was not waited for
 
 
 def test_all_models_dead_is_a_503_error_never_an_empty_success(farm: Farm) -> None:
