@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,13 +31,13 @@ from rohe.serving.dataplane import (
 from rohe.serving.gateway.admission import PriorityGate
 from rohe.serving.gateway.consumers import (
     ConsumerServing,
-    ModalityServing,
     prepare_consumers,
     refresh_consumers,
     with_exclusions,
 )
 from rohe.serving.gateway.inputs import request_samples
 from rohe.serving.gateway.outcome import build_response
+from rohe.serving.gateway.planning import admit, execute, plan_modalities
 from rohe.serving.gateway.reporting import ReportSink, feedback_report, request_reports, submit_all
 from rohe.serving.gateway.schema import InferRequest, InferResponse, PolicyState, StatsResponse, Timings
 from rohe.serving.gateway.stats import GatewayStats
@@ -47,28 +46,15 @@ from rohe.serving.pipeline import (
     ModalityResult,
     PipelineSpec,
     Preprocess,
-    execute_plan,
-    modality_budgets,
     resolve_preprocessors,
     run_preprocessing,
 )
-from rohe.serving.scheduling import ExecutionPlan, RequestContext, RequestScheduler, available_schedulers, get_scheduler
+from rohe.serving.scheduling import RequestScheduler, available_schedulers, get_scheduler
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE_MS = 1000.0  # for a contract without a deadline and a request that names none
 DEGRADED_ALGORITHM = "fastest"
-
-
-@dataclass(frozen=True)
-class _Planned:
-    modality: str
-    serving: ModalityServing
-    features: list[float]
-    budget_ms: float
-    plan: ExecutionPlan | None
-    scheduler: str
-    error: str | None = None
 
 
 class ServingGateway:
@@ -217,31 +203,6 @@ class ServingGateway:
             return DEGRADED_ALGORITHM, True
         return requested or serving.algorithm or self.default_algorithm, False
 
-    def _plan(
-        self,
-        scheduler: RequestScheduler,
-        serving: ModalityServing,
-        budget_ms: float,
-        request: InferRequest,
-        oldest_waiting_ms: float,
-    ) -> tuple[ExecutionPlan | None, str | None]:
-        if serving.prepared is None:
-            return None, f"consumer {request.consumer!r} may use no model of modality {serving.modality!r}"
-        context = RequestContext(
-            serving.prepared,
-            budget_ms,
-            self._rng,
-            ground_truth=request.ground_truth,
-            oldest_waiting_ms=oldest_waiting_ms,
-        )
-        try:
-            return scheduler.plan(context), None
-        except RoheError:
-            raise
-        except Exception as exc:  # a plug-in's bug must end this request with an error, not the gateway
-            log.exception("scheduler %s failed", scheduler.name)
-            return None, f"scheduler {scheduler.name!r} failed: {exc!r}"[:300]
-
     async def infer(self, request: InferRequest) -> InferResponse:
         """Serve one request. Raises InvalidInput / NotFound for bad requests (counted as rejected)."""
         arrival = time.perf_counter()
@@ -292,29 +253,27 @@ class ServingGateway:
     ) -> InferResponse:
         scheduling_started = time.perf_counter()
         remaining_ms = deadline_ms - (scheduling_started - arrival) * 1000
-        scheduler = self._schedulers[algorithm]
-        planned: list[_Planned] = []
-        if remaining_ms > 0:
-            shares = serving.contract.modality_budgets
-            budgets = modality_budgets(remaining_ms, {m: serving.modalities[m].need for m in features}, shares)
-            waited = self._waiting.oldest_ms(request.consumer, token)
-            for modality, sample in features.items():
-                plan, error = self._plan(scheduler, serving.modalities[modality], budgets[modality], request, waited)
-                planned.append(
-                    _Planned(modality, serving.modalities[modality], sample, budgets[modality], plan, algorithm, error)
-                )
-        else:
-            error = f"the deadline ({deadline_ms:.1f} ms) passed before scheduling"
-            planned = [_Planned(m, serving.modalities[m], s, 0.0, None, algorithm, error) for m, s in features.items()]
+        planned = plan_modalities(
+            self._schedulers[algorithm],
+            algorithm,
+            serving,
+            features,
+            request,
+            deadline_ms=deadline_ms,
+            remaining_ms=remaining_ms,
+            oldest_waiting_ms=lambda: self._waiting.oldest_ms(request.consumer, token),
+            rng=self._rng,
+        )
         scheduling_ms = (time.perf_counter() - scheduling_started) * 1000
 
         priority = max((p.plan.priority for p in planned if p.plan is not None), default=0.0)
         queue_started = time.perf_counter()
-        planned, admitted = await self._admit(planned, deadline_ms - (queue_started - arrival) * 1000)
+        planned, admitted = await admit(self._gate, planned, deadline_ms - (queue_started - arrival) * 1000)
         fanout_started = time.perf_counter()
         queueing_ms = (fanout_started - queue_started) * 1000
         try:
-            results = await asyncio.gather(*(self._execute(p, request_id) for p in planned))
+            client = self._client()
+            results = await asyncio.gather(*(execute(client, p, request_id, self._aggregators) for p in planned))
         finally:
             if admitted:
                 self._gate.release()
@@ -338,42 +297,6 @@ class ServingGateway:
         )
         self._record(response, results)
         return response
-
-    async def _admit(self, planned: list[_Planned], left_ms: float) -> tuple[list[_Planned], bool]:
-        """Wait for a dispatch slot; the wait comes out of every modality's budget (they run concurrently)."""
-        if not any(p.plan is not None for p in planned):
-            return planned, False
-        priority = max(p.plan.priority for p in planned if p.plan is not None)
-        started = time.perf_counter()
-        if not await self._gate.acquire(priority, left_ms / 1000):
-            error = f"no dispatch slot within the deadline ({self._gate.capacity} requests were in flight)"
-            return [replace(p, plan=None, error=error) for p in planned], False
-        waited_ms = (time.perf_counter() - started) * 1000
-        if self._gate.capacity is None:  # nothing to wait for: keep the budgets exact
-            return planned, True
-        late = "the deadline passed while the request waited for a dispatch slot"
-        return [
-            replace(p, budget_ms=p.budget_ms - waited_ms)
-            if p.budget_ms > waited_ms
-            else replace(p, plan=None, error=p.error or late)
-            for p in planned
-        ], True
-
-    async def _execute(self, planned: _Planned, request_id: str) -> ModalityResult:
-        if planned.plan is None:
-            return ModalityResult(
-                planned.modality, planned.scheduler, planned.budget_ms, 0, (), (), None, 0.0, 0.0, 0.0, planned.error
-            )
-        return await execute_plan(
-            self._client(),
-            modality=planned.modality,
-            plan=planned.plan,
-            request_id=request_id,
-            features=planned.features,
-            budget_ms=planned.budget_ms,
-            aggregator=self._aggregators[planned.modality],
-            cost_of=planned.serving.cost_of,
-        )
 
     def _fuse(self, answered: Sequence[ModalityResult]) -> AggregatedPrediction | None:
         predictions = [r.prediction for r in answered if r.prediction is not None]
