@@ -25,7 +25,7 @@ from rohe.core.errors import NotFound, Problem
 from rohe.orchestration.placement import available_algorithms
 from rohe.platform import Platform
 from rohe.ui import reports
-from rohe.ui.cluster import cluster_live, cluster_view
+from rohe.ui.cluster import NODES_PER_PAGE, cluster_live, cluster_view, node_page
 from rohe.ui.live import SharedViews
 from rohe.ui.quality import SeriesCache, applications, evidence, feed
 from rohe.ui.serving import serving_view, set_policy
@@ -97,9 +97,15 @@ def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse)
 @router.get("/cluster", response_class=HTMLResponse)
-async def cluster_page(request: Request) -> HTMLResponse:
+async def cluster_page(
+    request: Request,
+    page: int = Query(1, ge=1, description="page of the node table"),
+    per_page: int = Query(NODES_PER_PAGE, ge=10, le=1000, description="nodes per page"),
+    q: str = Query("", max_length=200, description="only nodes whose name contains this"),
+) -> HTMLResponse:
     view = await run_in_threadpool(_view(request, "cluster"))
-    return _page(request, "cluster", view=view, algorithms=available_algorithms(), active="cluster")
+    nodes = node_page(view, page, per_page, q)
+    return _page(request, "cluster", view=view, nodes=nodes, algorithms=available_algorithms(), active="cluster")
 
 
 @router.get("/apps", response_class=HTMLResponse)
