@@ -167,53 +167,45 @@ def _object_classification() -> ExampleApp:
     )
 
 
-def _bts() -> ExampleApp:
-    def workload(data_dir: Path) -> Workload:
-        return _module("bts").bts_workload(data_dir)  # type: ignore[no-any-return]
+def _scaled_single_modality(
+    package: str, *, consumers: tuple[str, str], killed_model: str, modality: str, size: int
+) -> ExampleApp:
+    """An app of one modality whose preprocessing is the scaler its `ensure_models` fitted (bts, cctvs); its
+    contracts are the two consumers' and ROHE's published `rohe-<package>.yaml`."""
 
-    data = Path(__file__).parent / "bts" / "data"
+    def workload(data_dir: Path) -> Workload:
+        return getattr(_module(package), f"{package}_workload")(data_dir)  # type: ignore[no-any-return]
+
+    data = Path(__file__).parent / package / "data"
     return ExampleApp(
-        name="bts",
-        application="bts",
+        name=package,
+        application=package,
         pipeline_file=data / "pipeline.yaml",
-        contract_files=(data / "grid-operator.yaml", data / "dashboard.yaml", data / "rohe-bts.yaml"),
-        consumers=("grid-operator", "dashboard"),
-        killed_model="gradient-boosting",
-        ensure_models=lambda data_dir: _module("bts").ensure_models(data_dir),
+        contract_files=(*(data / f"{c}.yaml" for c in consumers), data / f"rohe-{package}.yaml"),
+        consumers=consumers,
+        killed_model=killed_model,
+        ensure_models=lambda data_dir: _module(package).ensure_models(data_dir),
         workload=workload,
-        samples=_samples("bts"),
-        request_inputs=_single("energy"),
-        preprocessors=lambda data_dir: {"energy": _as_function(_module("bts").ensure_models(data_dir).scaler)},
+        samples=_samples(package),
+        request_inputs=_single(modality),
+        preprocessors=lambda data_dir: {modality: _as_function(_module(package).ensure_models(data_dir).scaler)},
         measure_profiles=_measure(workload),
-        load_model=lambda data_dir, model: _module("bts").load_model(data_dir, model),
-        model_service_command=_serve_command("bts"),
-        modality_sizes=(("energy", 168),),
-        modality_workloads=_one_modality("energy", workload),
+        load_model=lambda data_dir, model: _module(package).load_model(data_dir, model),
+        model_service_command=_serve_command(package),
+        modality_sizes=((modality, size),),
+        modality_workloads=_one_modality(modality, workload),
+    )
+
+
+def _bts() -> ExampleApp:
+    return _scaled_single_modality(
+        "bts", consumers=("grid-operator", "dashboard"), killed_model="gradient-boosting", modality="energy", size=168
     )
 
 
 def _cctvs() -> ExampleApp:
-    def workload(data_dir: Path) -> Workload:
-        return _module("cctvs").cctvs_workload(data_dir)  # type: ignore[no-any-return]
-
-    data = Path(__file__).parent / "cctvs" / "data"
-    return ExampleApp(
-        name="cctvs",
-        application="cctvs",
-        pipeline_file=data / "pipeline.yaml",
-        contract_files=(data / "security-guard.yaml", data / "people-counter.yaml", data / "rohe-cctvs.yaml"),
-        consumers=("security-guard", "people-counter"),
-        killed_model="mlp",
-        ensure_models=lambda data_dir: _module("cctvs").ensure_models(data_dir),
-        workload=workload,
-        samples=_samples("cctvs"),
-        request_inputs=_single("window"),
-        preprocessors=lambda data_dir: {"window": _as_function(_module("cctvs").ensure_models(data_dir).scaler)},
-        measure_profiles=_measure(workload),
-        load_model=lambda data_dir, model: _module("cctvs").load_model(data_dir, model),
-        model_service_command=_serve_command("cctvs"),
-        modality_sizes=(("window", 256),),
-        modality_workloads=_one_modality("window", workload),
+    return _scaled_single_modality(
+        "cctvs", consumers=("security-guard", "people-counter"), killed_model="mlp", modality="window", size=256
     )
 
 
