@@ -36,6 +36,7 @@ from rohe.core.redact import redact_text, redact_url
 from rohe.edge.cache import SiteCache
 from rohe.observation.site_events import MAX_BATCH, SiteEvent, SiteEventBatch
 from rohe.observation.store import ObservationStore
+from rohe.observation.transports import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class OutboxForwarder:
         headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
         self._http = httpx.Client(headers=headers, timeout=timeout_s)
         self.status = OutboxStatus()
+        self._backoff = Backoff(BACKOFF_FIRST_S, BACKOFF_MAX_S)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="site-outbox", daemon=True)
@@ -268,8 +270,7 @@ class OutboxForwarder:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
             else:
-                delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (self.status.failures - 1))
-                self._stop.wait(delay * random.uniform(0.8, 1.2))
+                self._stop.wait(self._backoff.next() * random.uniform(0.8, 1.2))
 
     def _collect(self) -> None:
         for source in self.sources:
@@ -298,6 +299,7 @@ class OutboxForwarder:
             if not self.status.online:
                 log.info("site outbox: the centre at %s takes events again", redact_url(self.url))
             self.status.online, self.status.failures, self.status.last_error = True, 0, None
+            self._backoff.reset()
 
     def _failed(self, exc: Exception) -> None:
         self.status.failures += 1
