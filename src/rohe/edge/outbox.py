@@ -45,6 +45,7 @@ COMPACT_AFTER = 1 << 20  # bytes of acknowledged journal before they are reduced
 POLL_S = 1.0  # how often sources are read while all is sent; `record` wakes the forwarder at once
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
+FULL_READ_EVERY = 60  # passes of a violation source between two reads of everything
 Source = Callable[[], Iterable[SiteEvent]]
 
 
@@ -319,13 +320,25 @@ class OutboxForwarder:
 
 # -- events --------------------------------------------------------------------------------------------------
 def violation_source(store: ObservationStore, app: str, run: str) -> Source:
-    """Every violation the site's own agent stored for the app run, as site events (id = the violation's)."""
+    """Every violation the site's own agent stores for the app run, as site events (id = the violation's); a
+    restarted forwarder reads them all once more and the journal drops the ids it already holds."""
+
+    last_row, passes = 0, 0  # read every pass, so mostly only what was stored since the last one
 
     def read() -> list[SiteEvent]:
+        nonlocal last_row, passes
+        # Now and then all of them again: on PostgreSQL two writers may commit row ids out of order, and a row
+        # that appears below the cursor would otherwise never be read (the journal drops what it holds).
+        passes += 1
+        if passes % FULL_READ_EVERY == 0:
+            last_row = 0
+        new = store.violations_after(app, run, last_row)
+        if new:
+            last_row = new[-1][0]
         return [
             SiteEvent(event_id=f"violation:{v.violation_id}", kind="violation", app=v.app, run=v.run,
                       occurred_at=_aware(v.detected_at), payload=v.model_dump(mode="json"))
-            for v in store.list_violations(app, run)
+            for _, v in new
         ]
 
     return read

@@ -211,6 +211,15 @@ class ObservationStore:
             bodies = session.scalars(query.order_by(ViolationRow.window_start, ViolationRow.id))
             return [Violation.model_validate(body) for body in bodies]
 
+    def violations_after(self, app: str, run: str, row: int = 0) -> list[tuple[int, Violation]]:
+        """The app run's violations stored after storage row `row`, each with its row: a reader that polls
+        (an edge site's outbox) reads only what is new."""
+        query = (select(ViolationRow.id, ViolationRow.violation)
+                 .where(ViolationRow.app == app, ViolationRow.run == run, ViolationRow.id > row)
+                 .order_by(ViolationRow.id))
+        with self._tx() as session:
+            return [(number, Violation.model_validate(body)) for number, body in session.execute(query)]
+
     # -- incidents (quality tier 3) ------------------------------------------------------------------
     def save_incidents(self, incidents: Sequence[Incident]) -> None:
         """Insert or replace by incident id. An LLM narrative already stored is kept when the same incident comes
