@@ -6,10 +6,11 @@ from pathlib import Path
 
 from rohe.core.contracts import ConsumerContract, load_contract
 from rohe.core.profiles import ModelProfile, ProfileCatalog
-from rohe.demo.contracts import fit_contract, modality_need, write_contracts
+from rohe.demo.contracts import fit_contract, write_contracts
 from rohe.examples.object_classification import CONTRACT_FILES, data_file
 from rohe.examples.smart_building import PIPELINE_FILE
 from rohe.examples.smart_building import data_file as smart_building_file
+from rohe.serving.gateway.consumers import modality_need
 from rohe.serving.pipeline import load_pipeline, modality_budgets
 from rohe.serving.selection import RoheEnsemble
 
@@ -89,7 +90,7 @@ def test_a_multimodal_deadline_gives_every_modality_room_for_its_fastest_model()
     assert any("timeseries modality's fastest model has p99 56.6 ms" in c for c in fitted.changes)
 
     def split(total: float) -> dict[str, float]:
-        needs = {name: modality_need(catalog, models) for name, models in modalities.items()}
+        needs = {name: modality_need(fitted.contract, catalog, models) for name, models in modalities.items()}
         return modality_budgets(total, needs, fitted.contract.modality_budgets)
 
     assert split(deadline)["timeseries"] >= 1.5 * 56.6 and split(deadline)["video"] >= 1.5 * 25.0

@@ -29,7 +29,8 @@ import yaml
 from rohe.core.contracts import ConsumerContract, MetricKind
 from rohe.core.errors import NotFound
 from rohe.core.profiles import Metric, ProfileCatalog
-from rohe.serving.pipeline import ModalityNeed, modality_budgets, need_from_latencies
+from rohe.serving.gateway.consumers import modality_need
+from rohe.serving.pipeline import modality_budgets
 from rohe.serving.scheduling import nearest_feasible
 from rohe.serving.selection import RoheEnsemble
 
@@ -68,18 +69,6 @@ def _fastest_p99(catalog: ProfileCatalog, models: Sequence[str] | None) -> float
     return float(known.min()) if known.size else None
 
 
-def modality_need(catalog: ProfileCatalog, models: Sequence[str]) -> ModalityNeed:
-    """What the gateway's budget split assumes a modality needs, from each model's best node type."""
-    rows = [catalog.models.index(m) for m in models if m in catalog.models]
-    values = catalog.values[rows]
-    usable = catalog.available[rows]
-    p50 = [float(np.nanmin(np.where(u, v[:, Metric.LATENCY_P50_MS], np.nan))) if u.any() else math.nan
-           for u, v in zip(usable, values, strict=True)]
-    p99 = [float(np.nanmin(np.where(u, v[:, Metric.LATENCY_P99_MS], np.nan))) if u.any() else math.nan
-           for u, v in zip(usable, values, strict=True)]
-    return need_from_latencies(p50, p99)
-
-
 def _multimodal_deadline(
     contract: ConsumerContract, catalog: ProfileCatalog, modalities: Mapping[str, Sequence[str]]
 ) -> tuple[float, str] | None:
@@ -93,7 +82,7 @@ def _multimodal_deadline(
     if not fastest or any(v is None for v in fastest.values()):
         return None
     targets = {name: HEADROOM * float(v) for name, v in fastest.items() if v is not None}
-    needs = {name: modality_need(catalog, allowed[name]) for name in targets}
+    needs = {name: modality_need(contract, catalog, allowed[name]) for name in targets}
 
     def enough(deadline_ms: float) -> bool:
         budgets = modality_budgets(deadline_ms, needs, contract.modality_budgets)

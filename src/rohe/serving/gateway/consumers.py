@@ -83,17 +83,39 @@ def check_inputs(
     problems.raise_if_any("the serving gateway cannot start")
 
 
+def _allowed(contract: ConsumerContract, models: Sequence[str]) -> tuple[str, ...]:
+    return tuple(m for m in models if contract.models is None or m in contract.models)
+
+
+def _prepared(contract: ConsumerContract, catalog: ProfileCatalog, allowed: tuple[str, ...]) -> PreparedConsumer:
+    # A modality's scheduler may only choose among its own models: restrict the contract before preparing.
+    return prepare(contract.model_copy(update={"models": allowed}), catalog)
+
+
+def _usable_need(prepared: PreparedConsumer, catalog: ProfileCatalog) -> tuple[list[int], ModalityNeed]:
+    view = prepared.view(None)
+    rows = [i for i in range(len(catalog.models)) if view.usable[i]]
+    return rows, need_from_latencies([float(view.p50[i]) for i in rows], [float(view.p99[i]) for i in rows])
+
+
+def modality_need(contract: ConsumerContract, catalog: ProfileCatalog, models: Sequence[str]) -> ModalityNeed:
+    """What a modality's models need by the profiles, as the gateway derives it to split a deadline
+    (rohe.serving.pipeline.modality_budgets) over the modalities of a consumer's request."""
+    allowed = _allowed(contract, models)
+    if not allowed:
+        return ModalityNeed(0.0, math.inf)
+    return _usable_need(_prepared(contract, catalog, allowed), catalog)[1]
+
+
 def _modality_serving(
     contract: ConsumerContract, catalog: ProfileCatalog, modality: str, models: tuple[str, ...]
 ) -> ModalityServing:
-    allowed = tuple(m for m in models if contract.models is None or m in contract.models)
+    allowed = _allowed(contract, models)
     if not allowed:
         return ModalityServing(modality, (), None, ModalityNeed(0.0, math.inf), {})
-    # A modality's scheduler may only choose among its own models: restrict the contract before preparing.
-    prepared = prepare(contract.model_copy(update={"models": allowed}), catalog)
+    prepared = _prepared(contract, catalog, allowed)
+    rows, need = _usable_need(prepared, catalog)
     view = prepared.view(None)
-    rows = [i for i in range(len(catalog.models)) if view.usable[i]]
-    need = need_from_latencies([float(view.p50[i]) for i in rows], [float(view.p99[i]) for i in rows])
     cost_of = {catalog.models[i]: float(view.cost[i]) for i in rows}
     return ModalityServing(modality, allowed, prepared, need, cost_of)
 
