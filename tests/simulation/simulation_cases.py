@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from hypothesis import strategies as st
 
 from rohe.core.contracts import ConsumerContract
 from rohe.core.profiles import ModelProfile, ProfileCatalog
@@ -107,3 +108,21 @@ def setup(
 
 def queries(times: Sequence[float] | npt.NDArray[np.float64]) -> list[SimQuery]:
     return [SimQuery(f"q{i}", float(t), CLASSES[i % len(CLASSES)]) for i, t in enumerate(times)]
+
+
+# A small random cluster for the property tests: a few instances of three models on three nodes.
+MODELS = ("a", "b", "c")
+NODES = ("n1", "n2", "n3")
+CAT = catalog(MODELS, p50_ms=20, p99_ms=60)
+
+instances = st.lists(
+    st.builds(
+        SimInstance,
+        model=st.sampled_from(MODELS),
+        node=st.sampled_from(NODES),
+        node_type=st.just("edge"),
+        concurrency=st.integers(1, 3),
+    ),
+    min_size=1,
+    max_size=6,
+)

@@ -8,26 +8,12 @@ import pickle
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from simulation_cases import CLASSES, Constant, catalog, setup
+from simulation_cases import CAT, CLASSES, MODELS, NODES, Constant, instances, setup
 
 from rohe.simulation import Failure, NodeCpu, ServiceSpan, SimInstance, SimQuery, simulate
 
-MODELS = ("a", "b", "c")
-NODES = ("n1", "n2", "n3")
-CAT = catalog(MODELS, p50_ms=20, p99_ms=60)
 EPS = 1e-9
 
-instances = st.lists(
-    st.builds(
-        SimInstance,
-        model=st.sampled_from(MODELS),
-        node=st.sampled_from(NODES),
-        node_type=st.just("edge"),
-        concurrency=st.integers(1, 3),
-    ),
-    min_size=1,
-    max_size=6,
-)
 cpus = st.builds(NodeCpu, cores=st.sampled_from([0.5, 1.0, 1.5, 2.0, 4.0]), background_cores=st.just(0.0)).flatmap(
     lambda c: st.builds(NodeCpu, cores=st.just(c.cores), background_cores=st.floats(0, c.cores * 0.9))
 )

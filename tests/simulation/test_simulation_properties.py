@@ -6,25 +6,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from simulation_cases import CLASSES, catalog, setup
+from simulation_cases import CAT, CLASSES, NODES, instances, setup
 
 from rohe.simulation import Failure, NodeCpu, SimInstance, SimQuery, simulate
 
-MODELS = ("a", "b", "c")
-NODES = ("n1", "n2", "n3")
-CAT = catalog(MODELS, p50_ms=20, p99_ms=60)
-
-instances = st.lists(
-    st.builds(
-        SimInstance,
-        model=st.sampled_from(MODELS),
-        node=st.sampled_from(NODES),
-        node_type=st.just("edge"),
-        concurrency=st.integers(1, 3),
-    ),
-    min_size=1,
-    max_size=6,
-)
 failures = st.lists(
     st.one_of(
         st.builds(
